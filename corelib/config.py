@@ -1,0 +1,74 @@
+"""Process settings, read from the environment (PE_*) with command-line overrides.
+
+Every process of the engine (each service, the gateway, the workers) reads the same
+names, so `payment-engine up` and a Kubernetes Deployment configure them alike.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from typing import Final
+
+MODES: Final = ("sandbox", "production")
+
+DEFAULT_SERVICE_PORTS: Final[dict[str, int]] = {
+    "auth": 50051,
+    "accounts": 50052,
+    "transactions": 50053,
+    "webhooks": 50054,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/payment_engine"
+    mode: str = "sandbox"
+    log_format: str = "json"
+    log_level: str = "info"
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = 0
+    metrics_port: int = 0
+    auth_addr: str = "127.0.0.1:50051"
+    accounts_addr: str = "127.0.0.1:50052"
+    transactions_addr: str = "127.0.0.1:50053"
+    webhooks_addr: str = "127.0.0.1:50054"
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    # The credential services present to auth's IssueServiceToken.
+    service_secret: str = ""
+    token_issuer: str = "https://payment-engine.local"  # noqa: S105 — a URL, not a secret
+    token_audience: str = "payment-engine-api"  # noqa: S105 — an audience name
+    db_pool_size: int = 10
+    # Login throttling (per username: failures in a 15-minute window; per client
+    # address: attempts per minute). Raise the address limit behind a shared NAT or
+    # for load tests.
+    login_failures_per_username_max: int = 5
+    login_attempts_per_address_max: int = 60
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.mode == "sandbox"
+
+    def service_addr(self, service: str) -> str:
+        addr: str = getattr(self, f"{service}_addr")
+        return addr
+
+
+def load_settings(environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+    """Settings from PE_<FIELD> variables, then explicit overrides (flags)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        if f.name == "extra":
+            continue
+        raw = env.get(f"PE_{f.name.upper()}")
+        if raw is None:
+            continue
+        values[f.name] = int(raw) if f.type in ("int", int) else raw
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    settings = replace(Settings(), **values)  # type: ignore[arg-type]
+    if settings.mode not in MODES:
+        raise ValueError(f"PE_MODE must be one of {MODES}, not {settings.mode!r}")
+    return settings

@@ -1,0 +1,146 @@
+"""The server interceptor every service runs: request id, logging, metrics, authentication,
+scope checks and error mapping — cross-cutting concerns only, never business rules.
+
+All of the engine's RPCs are unary; the pipeline wraps each unary handler of a
+`payment_engine.*` service. Infrastructure services (health, reflection, Envoy's
+ext_authz `Check`) pass through with error mapping only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, TypeAlias
+
+import grpc
+import structlog
+from grpc_status import rpc_status
+from prometheus_client import Counter, Histogram
+
+from corelib.authentication import Authenticator
+from corelib.errors import ServiceError, decode_status
+from corelib.ids import new_id
+from corelib.method_auth import rule_for
+from corelib.request_context import (
+    CLIENT_ADDRESS_METADATA_KEY,
+    REQUEST_ID_METADATA_KEY,
+    Principal,
+    client_address_var,
+    principal_var,
+    request_id_var,
+)
+
+log = structlog.get_logger("corelib.grpc")
+
+REQUEST_ID_LENGTH_MAX: Final = 128
+OWN_PACKAGE_PREFIX: Final = "/payment_engine."
+
+RPC_HANDLED = Counter("pe_grpc_server_handled_total", "RPCs completed", ["method", "code"])
+RPC_LATENCY = Histogram(
+    "pe_grpc_server_handling_seconds",
+    "RPC handling time",
+    ["method"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+
+RpcContext: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
+Handler = Callable[[Any, RpcContext], Awaitable[Any]]
+
+
+def error_from_rpc(exc: grpc.aio.AioRpcError) -> ServiceError:
+    """A downstream service's failure, carried on unchanged (reason, message, details)."""
+    trailers = exc.trailing_metadata() or ()
+    details_bin = next((v for k, v in trailers if k == "grpc-status-details-bin"), None)
+    decoded = decode_status(
+        exc.code(), exc.details() or "", details_bin if isinstance(details_bin, bytes) else None
+    )
+    return ServiceError(decoded.reason, decoded.message, decoded.details, decoded.metadata)
+
+
+def authorize(principal: Principal, *, scope: str, internal: bool) -> None:
+    if internal:
+        if not principal.is_service:
+            raise ServiceError("FORBIDDEN", "This operation is reserved to the engine's services")
+        return
+    if principal.is_service:
+        return
+    if scope and scope not in principal.scopes:
+        raise ServiceError("FORBIDDEN", f"Missing scope {scope}", {"requiredScope": scope})
+
+
+class CallPipeline(grpc.aio.ServerInterceptor):
+    def __init__(self, authenticator: Authenticator) -> None:
+        self._authenticator = authenticator
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        method: str = handler_call_details.method
+        wrapped = self._wrap(method, handler.unary_unary)  # type: ignore[arg-type]
+        return grpc.unary_unary_rpc_method_handler(
+            wrapped,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    def _wrap(self, method: str, inner: Handler) -> Handler:
+        own = method.startswith(OWN_PACKAGE_PREFIX)
+        rule = rule_for(method) if own else None
+        authenticator = self._authenticator
+
+        async def call(request: Any, context: RpcContext) -> Any:
+            metadata = {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
+            request_id = metadata.get(REQUEST_ID_METADATA_KEY, "")[:REQUEST_ID_LENGTH_MAX] or new_id("req")
+            rid_token = request_id_var.set(request_id)
+            addr_token = client_address_var.set(metadata.get(CLIENT_ADDRESS_METADATA_KEY, ""))
+            principal_token = principal_var.set(None)
+            structlog.contextvars.bind_contextvars(request_id=request_id, rpc=method)
+            started = time.perf_counter()
+            code = "OK"
+            try:
+                if own:
+                    if rule is None:
+                        raise ServiceError("FORBIDDEN", "This operation declares no access rule")
+                    if not rule.public:
+                        principal = await authenticator.principal_for(metadata)
+                        authorize(principal, scope=rule.scope, internal=rule.internal)
+                        principal_var.set(principal)
+                        structlog.contextvars.bind_contextvars(
+                            principal=principal.id, tenant_id=principal.tenant_id
+                        )
+                return await inner(request, context)
+            except ServiceError as exc:
+                code = exc.reason
+                if exc.code.http_status >= 500:
+                    log.warning("rpc_failed", reason=exc.reason, error=exc.message)
+                await context.abort_with_status(rpc_status.to_status(exc.to_status_proto()))
+            except grpc.aio.AioRpcError as exc:
+                downstream = error_from_rpc(exc)
+                code = downstream.reason
+                log.warning("downstream_failed", reason=downstream.reason, grpc_code=exc.code().name)
+                await context.abort_with_status(rpc_status.to_status(downstream.to_status_proto()))
+            except (asyncio.CancelledError, grpc.aio.AbortError):
+                code = "CANCELLED"
+                raise
+            except Exception:
+                code = "INTERNAL_ERROR"
+                log.exception("rpc_crashed")
+                internal = ServiceError("INTERNAL_ERROR")
+                await context.abort_with_status(rpc_status.to_status(internal.to_status_proto()))
+            finally:
+                elapsed = time.perf_counter() - started
+                RPC_HANDLED.labels(method, code).inc()
+                RPC_LATENCY.labels(method).observe(elapsed)
+                log.info("rpc", code=code, duration_ms=round(elapsed * 1000, 2))
+                structlog.contextvars.unbind_contextvars("request_id", "rpc", "principal", "tenant_id")
+                principal_var.reset(principal_token)
+                client_address_var.reset(addr_token)
+                request_id_var.reset(rid_token)
+
+        return call

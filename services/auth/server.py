@@ -1,0 +1,91 @@
+"""Entry point of the auth service process: `python -m services.auth.server`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+import grpc
+from envoy.service.auth.v3 import external_auth_pb2, external_auth_pb2_grpc
+from payment_engine_protos.auth.v1 import auth_pb2, auth_pb2_grpc
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from corelib.authentication import Authenticator
+from corelib.config import DEFAULT_SERVICE_PORTS, Settings, load_settings
+from corelib.db import create_engine
+from corelib.grpc_server import ServiceProcess, serve_forever
+from corelib.logging import configure_logging
+from services.auth.api import AuthApi
+from services.auth.api_keys import ApiKeys
+from services.auth.credentials import CredentialVerifier
+from services.auth.ext_authz import AuthorizationServicer
+from services.auth.login_throttle import ThrottlePolicy
+from services.auth.sessions import Sessions
+from services.auth.signing_keys import SigningKeyStore
+from services.auth.tokens import TokenIssuer
+
+SERVICE_NAMES = (
+    auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name,
+    external_auth_pb2.DESCRIPTOR.services_by_name["Authorization"].full_name,
+)
+
+
+async def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Authenticator]:
+    signing_keys = SigningKeyStore(engine)
+    await signing_keys.ensure_signing_key()
+    issuer = TokenIssuer(signing_keys, issuer=settings.token_issuer, audience=settings.token_audience)
+    api_keys = ApiKeys(engine, mode=settings.mode)
+    verifier = CredentialVerifier(engine, issuer, api_keys)
+    sessions = Sessions(
+        engine,
+        issuer,
+        ThrottlePolicy(
+            failures_per_username_max=settings.login_failures_per_username_max,
+            attempts_per_address_max=settings.login_attempts_per_address_max,
+        ),
+    )
+    api = AuthApi(
+        sessions=sessions,
+        api_keys=api_keys,
+        signing_keys=signing_keys,
+        issuer=issuer,
+        engine=engine,
+        service_secret=settings.service_secret,
+    )
+
+    async def exchange(headers: Mapping[str, str]) -> str:
+        return await verifier.assertion_for(headers)
+
+    authenticator = Authenticator(issuer.public_keys, issuer=settings.token_issuer, exchange=exchange)
+
+    def register(server: grpc.aio.Server) -> None:
+        auth_pb2_grpc.add_AuthServiceServicer_to_server(api, server)
+        external_auth_pb2_grpc.add_AuthorizationServicer_to_server(AuthorizationServicer(verifier), server)
+
+    async def dispose() -> None:
+        await engine.dispose()
+
+    process = ServiceProcess(name="auth", service_names=SERVICE_NAMES, register=register, on_stop=[dispose])
+    return process, authenticator
+
+
+async def run(settings: Settings) -> None:
+    engine = create_engine(settings.database_url, application_name="auth", pool_size=settings.db_pool_size)
+    process, authenticator = await build(settings, engine)
+    await serve_forever(
+        process,
+        authenticator,
+        host=settings.grpc_host,
+        port=settings.grpc_port or DEFAULT_SERVICE_PORTS["auth"],
+        metrics_port=settings.metrics_port,
+    )
+
+
+def main() -> None:
+    settings = load_settings()
+    configure_logging("auth", log_format=settings.log_format, level=settings.log_level)
+    asyncio.run(run(settings))
+
+
+if __name__ == "__main__":
+    main()
