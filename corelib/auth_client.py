@@ -14,7 +14,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from envoy.service.auth.v3 import external_auth_pb2, external_auth_pb2_grpc
 from payment_engine_protos.auth.v1 import auth_pb2, auth_pb2_grpc
 
+from corelib.authentication import Authenticator
+from corelib.config import Settings
 from corelib.errors import ServiceError
+from corelib.principal_token import PublicKeyCache
 from corelib.request_context import (
     CLIENT_ADDRESS_METADATA_KEY,
     PRINCIPAL_METADATA_KEY,
@@ -114,3 +117,15 @@ class ServiceTokenSource:
                     self._token = token
                     self._expires_at = time.monotonic() + expires_in
         return ((PRINCIPAL_METADATA_KEY, self._token), (REQUEST_ID_METADATA_KEY, request_id_var.get()))
+
+
+def remote_authenticator(settings: Settings) -> tuple[Authenticator, AuthClient]:
+    """The Authenticator of every service but auth: keys and credential checks come
+    from the auth service over gRPC."""
+    client = AuthClient(grpc.aio.insecure_channel(settings.auth_addr))
+    authenticator = Authenticator(
+        PublicKeyCache(client.load_public_keys),
+        issuer=settings.token_issuer,
+        exchange=client.exchange_credentials,
+    )
+    return authenticator, client

@@ -45,6 +45,13 @@ class Settings:
     # for load tests.
     login_failures_per_username_max: int = 5
     login_attempts_per_address_max: int = 60
+    # Payment rails. ACH collects payments into batches at settlement windows: every
+    # `ach_window_seconds` when set (the sandbox: a few seconds), otherwise at the UTC
+    # times of `ach_windows_utc`; a batch settles `ach_settlement_seconds` later.
+    ach_window_seconds: int = 5
+    ach_windows_utc: str = "14:00,18:00,20:45"
+    ach_settlement_seconds: int = 2
+    wire_processing_seconds: int = 1
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

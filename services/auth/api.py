@@ -144,7 +144,7 @@ class AuthApi(auth_pb2_grpc.AuthServiceServicer):
     async def ListApiKeys(
         self, request: auth_pb2.ListApiKeysRequest, context: RpcContext
     ) -> auth_pb2.ListApiKeysResponse:
-        keys, next_token = await self._api_keys.list(
+        keys, next_token = await self._api_keys.page(
             current_principal(), page_size=request.page_size, page_token=request.page_token
         )
         return auth_pb2.ListApiKeysResponse(

@@ -122,7 +122,7 @@ class ApiKeys:
             raise ServiceError("NOT_FOUND", "API key not found", {"id": key_id})
         return key
 
-    async def list(
+    async def page(
         self, caller: Principal, *, page_size: int, page_token: str
     ) -> tuple[list[ApiKeyRow], str]:
         limit = pagination.page_size(page_size)

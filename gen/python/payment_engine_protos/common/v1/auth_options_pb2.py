@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+payment_engine/common/v1/auth_options.proto\x12\x18payment_engine.common.v1\x1a google/protobuf/descriptor.proto\"=\n\nMethodAuth\x12\x0e\n\x06public\x18\x01 \x01(\x08\x12\r\n\x05scope\x18\x02 \x01(\t\x12\x10\n\x08internal\x18\x03 \x01(\x08:[\n\x0bmethod_auth\x12\x1e.google.protobuf.MethodOptions\x18\x8d\x8c\x03 \x01(\x0b\x32$.payment_engine.common.v1.MethodAuthb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+payment_engine/common/v1/auth_options.proto\x12\x18payment_engine.common.v1\x1a google/protobuf/descriptor.proto\"S\n\nMethodAuth\x12\x0e\n\x06public\x18\x01 \x01(\x08\x12\r\n\x05scope\x18\x02 \x01(\t\x12\x10\n\x08internal\x18\x03 \x01(\x08\x12\x14\n\x0csandbox_only\x18\x04 \x01(\x08:[\n\x0bmethod_auth\x12\x1e.google.protobuf.MethodOptions\x18\x8d\x8c\x03 \x01(\x0b\x32$.payment_engine.common.v1.MethodAuthb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,5 +33,5 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'payment_engine.common.v1.au
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_METHODAUTH']._serialized_start=107
-  _globals['_METHODAUTH']._serialized_end=168
+  _globals['_METHODAUTH']._serialized_end=190
 # @@protoc_insertion_point(module_scope)

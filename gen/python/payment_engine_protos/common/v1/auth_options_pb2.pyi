@@ -30,22 +30,28 @@ class MethodAuth(_message.Message):
     PUBLIC_FIELD_NUMBER: _builtins.int
     SCOPE_FIELD_NUMBER: _builtins.int
     INTERNAL_FIELD_NUMBER: _builtins.int
+    SANDBOX_ONLY_FIELD_NUMBER: _builtins.int
     public: _builtins.bool
     """The RPC needs no credential (login, refresh, JWKS)."""
     scope: _builtins.str
     """The scope a tenant principal must hold, e.g. "account:read"."""
     internal: _builtins.bool
     """Only a service principal may call it (holds, postings, event publishing)."""
+    sandbox_only: _builtins.bool
+    """Exists only in sandbox mode (test funding); production answers as if the
+    route did not exist.
+    """
     def __init__(
         self,
         *,
         public: _builtins.bool = ...,
         scope: _builtins.str = ...,
         internal: _builtins.bool = ...,
+        sandbox_only: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["internal", b"internal", "public", b"public", "scope", b"scope"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["internal", b"internal", "public", b"public", "sandbox_only", b"sandbox_only", "scope", b"scope"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

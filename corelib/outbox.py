@@ -1,0 +1,176 @@
+"""The transactional outbox: a producing service writes each event into its own schema's
+`outbox` table in the same DB transaction as the state change that causes it, so an
+event exists exactly when its change does. A relay (corelib.outbox_relay) hands
+unpublished rows to the webhooks service, idempotent by event id.
+
+A producer needs three things from here:
+
+    # schema.py
+    outbox = outbox_table(metadata)
+    # migrations/versions/000x_….py, inside upgrade()
+    create_outbox_table("accounts")
+    # the use case, inside its unit of work
+    await record_event(conn, outbox, tenant_id=…, event_type="account.balance.updated", data={…})
+
+This module also holds the relay's SQL (claim and mark), so the table's queries live
+beside its definition.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    MetaData,
+    Table,
+    Text,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from corelib.ids import new_id
+
+OUTBOX_TABLE: Final = "outbox"
+EVENT_TYPE_LENGTH_MAX: Final = 100
+# `transaction.completed`, `account.balance.updated`: lower-case dotted words.
+EVENT_TYPE_PATTERN: Final = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+# The JSON of one event's data; the webhooks service refuses larger ones, so a producer
+# fails here, at write time, rather than blocking its relay later.
+EVENT_DATA_BYTES_MAX: Final = 64 * 1024
+TENANT_ID_LENGTH_MAX: Final = 64
+
+
+def _columns() -> list[Any]:
+    return [
+        Column("id", BigInteger, Identity(always=True), primary_key=True),
+        Column("event_id", Text, nullable=False, unique=True),
+        Column("tenant_id", Text, nullable=False),
+        Column("event_type", Text, nullable=False),
+        # The event's `data` object, exactly as integrators receive it.
+        Column("payload", JSONB, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+        Column("published_at", DateTime(timezone=True)),
+    ]
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    return Table(
+        OUTBOX_TABLE,
+        metadata,
+        *_columns(),
+        Index(f"{OUTBOX_TABLE}_unpublished_idx", "id", postgresql_where=text("published_at IS NULL")),
+    )
+
+
+def create_outbox_table(schema: str) -> None:
+    """For a service's Alembic migration: creates `<schema>.outbox` as `outbox_table` declares it."""
+    from alembic import op
+
+    op.create_table(OUTBOX_TABLE, *_columns(), schema=schema)
+    op.create_index(
+        f"{OUTBOX_TABLE}_unpublished_idx",
+        OUTBOX_TABLE,
+        ["id"],
+        schema=schema,
+        postgresql_where=text("published_at IS NULL"),
+    )
+
+
+def validate_event(*, tenant_id: str, event_type: str, data: dict[str, Any]) -> None:
+    """The shape every published event has; the webhooks service checks the same."""
+    if not tenant_id or len(tenant_id) > TENANT_ID_LENGTH_MAX:
+        raise ValueError(f"bad tenant id {tenant_id!r}")
+    if len(event_type) > EVENT_TYPE_LENGTH_MAX or not EVENT_TYPE_PATTERN.match(event_type):
+        raise ValueError(f"bad event type {event_type!r}")
+    size = len(json.dumps(data, separators=(",", ":")).encode())
+    if size > EVENT_DATA_BYTES_MAX:
+        raise ValueError(f"event data of {size} bytes exceeds {EVENT_DATA_BYTES_MAX}")
+
+
+async def record_event(
+    conn: AsyncConnection, table: Table, *, tenant_id: str, event_type: str, data: dict[str, Any]
+) -> str:
+    """Writes one event in the caller's unit of work; returns its evt_ id."""
+    validate_event(tenant_id=tenant_id, event_type=event_type, data=data)
+    event_id = new_id("evt")
+    await conn.execute(
+        insert(table).values(event_id=event_id, tenant_id=tenant_id, event_type=event_type, payload=data)
+    )
+    return event_id
+
+
+@dataclass(frozen=True)
+class OutboxEvent:
+    """One outbox row, as the relay hands it to `publish`."""
+
+    row_id: int
+    event_id: str
+    tenant_id: str
+    event_type: str
+    data: dict[str, Any]
+    created_at: datetime
+
+
+async def claim_unpublished(conn: AsyncConnection, table: Table, *, limit: int) -> list[OutboxEvent]:
+    """The oldest unpublished rows, locked for this transaction. SKIP LOCKED lets relay
+    replicas take disjoint batches instead of queueing behind one another."""
+    rows = (
+        await conn.execute(
+            select(
+                table.c.id,
+                table.c.event_id,
+                table.c.tenant_id,
+                table.c.event_type,
+                table.c.payload,
+                table.c.created_at,
+            )
+            .where(table.c.published_at.is_(None))
+            .order_by(table.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    return [
+        OutboxEvent(
+            row_id=row.id,
+            event_id=row.event_id,
+            tenant_id=row.tenant_id,
+            event_type=row.event_type,
+            data=row.payload,
+            created_at=row.created_at,
+        )
+        for row in rows
+    ]
+
+
+async def mark_published(conn: AsyncConnection, table: Table, row_ids: Sequence[int]) -> None:
+    await conn.execute(update(table).where(table.c.id.in_(row_ids)).values(published_at=func.now()))
+
+
+async def prune_published(conn: AsyncConnection, table: Table, *, older_than: datetime, limit: int) -> int:
+    """Deletes up to `limit` rows published before `older_than`; the webhooks service keeps
+    the events themselves."""
+    doomed = (
+        select(table.c.id)
+        .where(table.c.published_at.is_not(None), table.c.published_at < older_than)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    result = await conn.execute(table.delete().where(table.c.id.in_(doomed)))
+    return int(result.rowcount or 0)

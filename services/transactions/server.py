@@ -1,0 +1,99 @@
+"""Entry point of the transactions service process: `python -m services.transactions.server`.
+
+Besides the TransactionsService it runs the saga worker (rails, settlement windows,
+recovery) and the purge of expired idempotency keys; every replica runs them and they
+share the work through SKIP LOCKED claims.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Final
+
+import grpc
+from payment_engine_protos.transactions.v1 import transactions_pb2, transactions_pb2_grpc
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from corelib.auth_client import ServiceTokenSource, remote_authenticator
+from corelib.authentication import Authenticator
+from corelib.config import DEFAULT_SERVICE_PORTS, Settings, load_settings
+from corelib.db import create_engine
+from corelib.grpc_server import ServiceProcess, serve_forever
+from corelib.logging import configure_logging
+from services.transactions.api import TransactionsApi, render_created
+from services.transactions.cancellation import Cancellation
+from services.transactions.debit_authorizations import DebitAuthorizations
+from services.transactions.ledger_client import LedgerClient
+from services.transactions.payment_queries import PaymentQueries
+from services.transactions.payments import Payments, RailTiming
+from services.transactions.saga_worker import SagaWorker, periodic
+from services.transactions.settlement_windows import SettlementCalendar
+
+SERVICE_NAMES = (transactions_pb2.DESCRIPTOR.services_by_name["TransactionsService"].full_name,)
+IDEMPOTENCY_PURGE_INTERVAL_S: Final = 60.0
+
+
+def rail_timing(settings: Settings) -> RailTiming:
+    return RailTiming(
+        calendar=SettlementCalendar.from_settings(
+            settings.ach_window_seconds, settings.ach_windows_utc, settings.ach_settlement_seconds
+        ),
+        wire_delay=timedelta(seconds=settings.wire_processing_seconds),
+    )
+
+
+def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Authenticator, SagaWorker]:
+    authenticator, auth_client = remote_authenticator(settings)
+    tokens = ServiceTokenSource(
+        auth_client, service_name="transactions", service_secret=settings.service_secret
+    )
+    ledger = LedgerClient(grpc.aio.insecure_channel(settings.accounts_addr), tokens)
+    timing = rail_timing(settings)
+    worker = SagaWorker(engine, ledger, timing, render_created, sandbox=settings.is_sandbox)
+    api = TransactionsApi(
+        Payments(engine, ledger, timing, on_held=worker.wake),
+        PaymentQueries(engine),
+        Cancellation(engine),
+        DebitAuthorizations(engine, ledger),
+        on_cancel=worker.wake,
+    )
+
+    def register(server: grpc.aio.Server) -> None:
+        transactions_pb2_grpc.add_TransactionsServiceServicer_to_server(api, server)
+
+    async def dispose() -> None:
+        await engine.dispose()
+
+    process = ServiceProcess(
+        name="transactions",
+        service_names=SERVICE_NAMES,
+        register=register,
+        background=[worker.run, periodic(IDEMPOTENCY_PURGE_INTERVAL_S, worker.purge_idempotency_keys)],
+        on_stop=[dispose],
+    )
+    return process, authenticator, worker
+
+
+async def run(settings: Settings) -> None:
+    engine = create_engine(
+        settings.database_url, application_name="transactions", pool_size=settings.db_pool_size
+    )
+    process, authenticator, _ = build(settings, engine)
+    await serve_forever(
+        process,
+        authenticator,
+        host=settings.grpc_host,
+        port=settings.grpc_port or DEFAULT_SERVICE_PORTS["transactions"],
+        metrics_port=settings.metrics_port,
+    )
+
+
+def main() -> None:
+    settings = load_settings()
+    configure_logging("transactions", log_format=settings.log_format, level=settings.log_level)
+    asyncio.run(run(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""transaction.created / completed / failed / canceled, written to the outbox in the
+same DB transaction as the state change. Each tenant whose account the payment
+touches gets its own copy."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from corelib.money import major_from_minor
+from corelib.outbox import record_event
+from services.transactions.lifecycle import CANCELED, COMPLETED, FAILED
+from services.transactions.repository import TransactionRow
+from services.transactions.schema import outbox
+
+CREATED: Final = "transaction.created"
+EVENT_BY_FINAL_STATUS: Final = {
+    COMPLETED: "transaction.completed",
+    FAILED: "transaction.failed",
+    CANCELED: "transaction.canceled",
+}
+
+
+async def record_transaction_event(conn: AsyncConnection, event_type: str, txn: TransactionRow) -> None:
+    data = {
+        "transactionId": txn.id,
+        "transactionReference": txn.external_reference,
+        "externalReference": txn.external_reference,
+        "status": txn.status,
+        "failureReason": txn.failure_reason,
+        "amount": major_from_minor(txn.amount_minor, txn.currency_code),
+        "currencyCode": txn.currency_code,
+        "paymentTypeId": txn.payment_type,
+        "fromAccountId": txn.from_account_id,
+        "toAccountId": txn.to_account_id,
+        "description": txn.description,
+    }
+    for tenant_id in dict.fromkeys((txn.payer_tenant_id, txn.payee_tenant_id)):
+        await record_event(conn, outbox, tenant_id=tenant_id, event_type=event_type, data=data)

@@ -1,0 +1,97 @@
+"""The design's boundaries, checked on the source: services talk only over gRPC, the
+shared library holds no service code, and SQL lives only in repositories."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from google.protobuf import descriptor_pb2
+from payment_engine_protos import descriptor_set_bytes
+from payment_engine_protos.common.v1 import auth_options_pb2
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = sorted(p.name for p in (ROOT / "services").iterdir() if (p / "__init__.py").exists())
+SQL_CONSTRUCTS = {"select", "insert", "update", "delete", "text"}
+# Modules allowed to hold SQL: each service's repository, its table definitions and
+# migrations, and the shared database, migration and outbox mechanisms.
+SQL_ALLOWED = (
+    "repository.py",
+    "schema.py",
+    "/migrations/",
+    "corelib/db.py",
+    "corelib/migrations.py",
+    "corelib/outbox.py",
+    "corelib/outbox_relay.py",
+)
+
+
+def python_files(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_service_imports_no_other_service(service: str) -> None:
+    offenders = []
+    for path in python_files(f"services/{service}"):
+        for module in imported_modules(path):
+            parts = module.split(".")
+            if parts[0] == "services" and len(parts) > 1 and parts[1] != service:
+                offenders.append(f"{path.relative_to(ROOT)} imports {module}")
+            if parts[0] in ("gateway", "launcher"):
+                offenders.append(f"{path.relative_to(ROOT)} imports {module}")
+    assert offenders == []
+
+
+@pytest.mark.parametrize("package", ["corelib", "gateway"])
+def test_shared_library_and_gateway_import_no_service(package: str) -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in python_files(package)
+        for module in imported_modules(path)
+        if module.split(".")[0] in ("services", "launcher")
+    ]
+    assert offenders == []
+
+
+def test_sql_appears_only_in_repositories() -> None:
+    offenders = []
+    for folder in ("services", "corelib", "gateway"):
+        for path in python_files(folder):
+            relative = str(path.relative_to(ROOT))
+            if any(allowed in relative for allowed in SQL_ALLOWED):
+                continue
+            tree = ast.parse(path.read_text())
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("sqlalchemy"):
+                    used = {alias.name for alias in node.names} & SQL_CONSTRUCTS
+                    if used:
+                        offenders.append(f"{relative} imports {sorted(used)} from {node.module}")
+                if isinstance(node, ast.Attribute) and node.attr in ("execute", "exec_driver_sql"):
+                    offenders.append(f"{relative}:{node.lineno} executes SQL")
+    assert offenders == []
+
+
+def test_every_rpc_declares_its_access_rule() -> None:
+    files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_set_bytes())
+    missing = []
+    for file in files.file:
+        if not file.package.startswith("payment_engine."):
+            continue
+        for service in file.service:
+            for method in service.method:
+                if not method.options.HasExtension(auth_options_pb2.method_auth):
+                    missing.append(f"{file.package}.{service.name}/{method.name}")
+    assert missing == []
