@@ -1,0 +1,189 @@
+"""The REST v1 edge as an ASGI app: route → authenticate → transcode → call → render.
+
+Every answer, success or failure, is JSON and carries `X-Request-Id`; every failure is
+the guide's envelope, and nothing about the gateway's own insides (stack traces, gRPC
+transport text) ever reaches a caller — it goes to the log, under the same request id.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Final
+from urllib.parse import quote
+
+import orjson
+import structlog
+
+from corelib.auth_client import AuthClient
+from corelib.config import Settings
+from corelib.errors import ServiceError
+from corelib.request_context import request_id_var
+from gateway.asgi import (
+    ClientDisconnected,
+    HttpResponse,
+    Receive,
+    Scope,
+    Send,
+    read_body,
+    send_response,
+)
+from gateway.backends import Backends, backend_addresses
+from gateway.envelope import error_response
+from gateway.headers import (
+    backend_metadata,
+    credential_headers,
+    decode_headers,
+    forwarded_for,
+    has_credential,
+    request_id_from,
+)
+from gateway.routes import MethodNotAllowed, RouteTable, build_route_table
+from gateway.transcoding import build_request, parse_query_string, render_response
+
+log = structlog.get_logger("gateway")
+
+HEALTH_PATH: Final = "/healthz"
+READY_PATH: Final = "/readyz"
+PROBE_METHODS: Final = ("GET", "HEAD")
+# The lifespan protocol sends exactly a startup and then a shutdown.
+LIFESPAN_MESSAGES_MAX: Final = 2
+PATH_SHOWN_MAX: Final = 200
+_PATH_SAFE_CHARS: Final = "/:@!$&'()*+,;=-._~"
+
+
+class GatewayApp:
+    def __init__(self, routes: RouteTable, backends: Backends) -> None:
+        self.routes = routes
+        self.backends = backends
+        self._auth: AuthClient | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._serve_http(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._serve_lifespan(receive, send)
+        # Anything else (websockets) is not served: returning unaccepted makes the
+        # server refuse it.
+
+    async def _serve_lifespan(self, receive: Receive, send: Send) -> None:
+        for _ in range(LIFESPAN_MESSAGES_MAX):
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                log.info(
+                    "gateway_ready", routes=len(self.routes.routes), backends=list(self.backends.domains)
+                )
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.backends.close()
+                log.info("gateway_stopped")
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _serve_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        method: str = scope["method"]
+        header_error: ServiceError | None = None
+        try:
+            headers = decode_headers(scope.get("headers", ()))
+        except ServiceError as exc:
+            headers, header_error = {}, exc
+        request_id = request_id_from(headers)
+        request_id_token = request_id_var.set(request_id)
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            try:
+                if header_error is not None:
+                    raise header_error
+                response = await self._dispatch(scope, receive, headers, request_id)
+            except ServiceError as exc:
+                response = error_response(exc, request_id)
+            except ClientDisconnected:
+                log.info("client_disconnected", method=method, path=scope.get("path", ""))
+                return
+            except Exception:
+                log.exception("request_crashed", method=method, path=scope.get("path", ""))
+                response = error_response(ServiceError("INTERNAL_ERROR"), request_id)
+            await send_response(send, response, request_id=request_id, head_only=method == "HEAD")
+            log.info(
+                "http_request",
+                method=method,
+                path=scope.get("path", ""),
+                status=response.status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id", "rpc")
+            request_id_var.reset(request_id_token)
+
+    async def _dispatch(
+        self, scope: Scope, receive: Receive, headers: dict[str, str], request_id: str
+    ) -> HttpResponse:
+        method: str = scope["method"]
+        raw_path = _raw_path(scope)
+        if raw_path in (HEALTH_PATH, READY_PATH):
+            if method not in PROBE_METHODS:
+                return _method_not_allowed(method, PROBE_METHODS, request_id)
+            return await self._probe(raw_path)
+        resolved = self.routes.resolve(method, raw_path)
+        if resolved is None:
+            shown_path = str(scope.get("path", ""))[:PATH_SHOWN_MAX]
+            raise ServiceError("NOT_FOUND", f"No endpoint {method} {shown_path}")
+        if isinstance(resolved, MethodNotAllowed):
+            return _method_not_allowed(method, resolved.allowed, request_id)
+        route = resolved.route
+        structlog.contextvars.bind_contextvars(rpc=route.full_method)
+        body = await read_body(receive, headers)
+        client_chain = forwarded_for(headers, scope.get("client"))
+        principal = None
+        if not route.public:
+            principal = await self._authenticate(headers, request_id, client_chain)
+        query = parse_query_string(scope.get("query_string", b""))
+        request = build_request(route, resolved.path_params, query, body)
+        metadata = backend_metadata(
+            headers, request_id=request_id, client_chain=client_chain, principal=principal
+        )
+        response = await self.backends.call(route, request, metadata)
+        return HttpResponse(route.success_status, render_response(route, response))
+
+    async def _authenticate(self, headers: dict[str, str], request_id: str, client_chain: str) -> str:
+        """The principal assertion for the caller's credential, from the auth service's
+        Check — the same RPC Envoy's ext_authz calls, so both edges judge alike."""
+        if not has_credential(headers):
+            # Nothing to check: spare the auth service a round trip it would deny.
+            raise ServiceError("UNAUTHORIZED", "Authentication required")
+        if self._auth is None:
+            self._auth = AuthClient(self.backends.channel("auth"))
+        check_headers = credential_headers(headers, request_id=request_id, client_chain=client_chain)
+        return await self._auth.exchange_credentials(check_headers)
+
+    async def _probe(self, path: str) -> HttpResponse:
+        if path == HEALTH_PATH:
+            return HttpResponse(200, orjson.dumps({"status": "ok"}))
+        statuses = await self.backends.health()
+        down = sorted(domain for domain, status in statuses.items() if status != "SERVING")
+        if down:
+            raise ServiceError(
+                "SERVICE_UNAVAILABLE", f"Not ready: {', '.join(down)} unavailable", {"backends": statuses}
+            )
+        return HttpResponse(200, orjson.dumps({"status": "ready", "backends": statuses}))
+
+
+def _method_not_allowed(method: str, allowed: tuple[str, ...], request_id: str) -> HttpResponse:
+    error = ServiceError(
+        "METHOD_NOT_ALLOWED", f"Method {method} is not allowed here", {"allowedMethods": list(allowed)}
+    )
+    return error_response(error, request_id, headers=[("allow", ", ".join(allowed))])
+
+
+def _raw_path(scope: Scope) -> str:
+    raw = scope.get("raw_path")
+    if isinstance(raw, bytes):
+        # Some servers and test transports include the query string in raw_path.
+        return raw.decode("latin-1").split("?", 1)[0]
+    return quote(str(scope.get("path", "")), safe=_PATH_SAFE_CHARS)
+
+
+def build_app(settings: Settings, *, routes: RouteTable | None = None) -> GatewayApp:
+    table = build_route_table() if routes is None else routes
+    backends = Backends(backend_addresses(settings, table.domains))
+    return GatewayApp(table, backends)

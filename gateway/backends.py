@@ -1,0 +1,119 @@
+"""gRPC channels to the services, generic unary calls over them, and their health.
+
+One channel per backend, opened on first use: grpc.aio binds a channel to the event
+loop that creates it, and only the serving loop (uvicorn's, or a test's) should own them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+import grpc
+import structlog
+from google.protobuf.message import Message
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from corelib.config import Settings
+from corelib.errors import ServiceError, decode_status
+from gateway.routes import Route
+
+log = structlog.get_logger("gateway.backends")
+
+BACKEND_CALL_TIMEOUT_S: Final = 30.0
+HEALTH_CHECK_TIMEOUT_S: Final = 1.0
+MESSAGE_BYTES_MAX: Final = 4 * 1024 * 1024
+STATUS_DETAILS_KEY: Final = "grpc-status-details-bin"
+# The gateway itself calls auth's Check for every non-public route.
+ALWAYS_NEEDED: Final = frozenset({"auth"})
+_CHANNEL_OPTIONS: Final = (
+    ("grpc.max_receive_message_length", MESSAGE_BYTES_MAX),
+    ("grpc.max_send_message_length", MESSAGE_BYTES_MAX),
+)
+
+
+def backend_addresses(settings: Settings, domains: Iterable[str]) -> dict[str, str]:
+    """domain → host:port from `<domain>_addr`; a domain with no setting stops start-up."""
+    addresses = {}
+    for domain in sorted(ALWAYS_NEEDED | set(domains)):
+        address = getattr(settings, f"{domain}_addr", None)
+        if not isinstance(address, str) or not address:
+            raise ValueError(f"protos define payment_engine.{domain} but settings have no {domain}_addr")
+        addresses[domain] = address
+    return addresses
+
+
+def error_from_rpc(exc: grpc.aio.AioRpcError) -> ServiceError:
+    trailers = exc.trailing_metadata() or ()
+    details_bin = next((value for key, value in trailers if key == STATUS_DETAILS_KEY), None)
+    if not isinstance(details_bin, bytes):
+        details_bin = None
+    # Without the engine's ErrorInfo the text comes from gRPC itself ("failed to connect
+    # to all addresses; …") and names hosts and ports; the code's default message is
+    # what a caller gets instead.
+    message = (exc.details() or "") if details_bin else ""
+    decoded = decode_status(exc.code(), message, details_bin)
+    return ServiceError(decoded.reason, decoded.message, decoded.details, decoded.metadata)
+
+
+class Backends:
+    def __init__(self, addresses: Mapping[str, str]) -> None:
+        self._addresses = dict(addresses)
+        self._channels: dict[str, grpc.aio.Channel] = {}
+        self._calls: dict[str, grpc.aio.UnaryUnaryMultiCallable[Message, Message]] = {}
+
+    @property
+    def domains(self) -> tuple[str, ...]:
+        return tuple(sorted(self._addresses))
+
+    def channel(self, domain: str) -> grpc.aio.Channel:
+        channel = self._channels.get(domain)
+        if channel is None:
+            channel = grpc.aio.insecure_channel(self._addresses[domain], options=_CHANNEL_OPTIONS)
+            self._channels[domain] = channel
+        return channel
+
+    async def call(self, route: Route, request: Message, metadata: tuple[tuple[str, str], ...]) -> Message:
+        multicallable = self._calls.get(route.full_method)
+        if multicallable is None:
+            multicallable = self.channel(route.domain).unary_unary(
+                route.full_method,
+                request_serializer=_serialize,
+                response_deserializer=route.response_class.FromString,
+            )
+            self._calls[route.full_method] = multicallable
+        try:
+            return await multicallable(request, metadata=metadata, timeout=BACKEND_CALL_TIMEOUT_S)
+        except grpc.aio.AioRpcError as exc:
+            error = error_from_rpc(exc)
+            if error.code.http_status >= 500:
+                log.warning(
+                    "backend_failed", rpc=route.full_method, grpc_code=exc.code().name, reason=error.reason
+                )
+            raise error from exc
+
+    async def health(self) -> dict[str, str]:
+        """domain → "SERVING" or what it answered instead, asked of all at once."""
+        domains = self.domains
+        answers = await asyncio.gather(*(self._health_of(domain) for domain in domains))
+        return dict(zip(domains, answers, strict=True))
+
+    async def _health_of(self, domain: str) -> str:
+        stub: Any = health_pb2_grpc.HealthStub(self.channel(domain))
+        try:
+            request = health_pb2.HealthCheckRequest(service="")
+            response = await stub.Check(request, timeout=HEALTH_CHECK_TIMEOUT_S)
+        except grpc.aio.AioRpcError as exc:
+            return str(exc.code().name)
+        return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
+
+    async def close(self) -> None:
+        channels = list(self._channels.values())
+        self._channels.clear()
+        self._calls.clear()
+        await asyncio.gather(*(channel.close() for channel in channels))
+
+
+def _serialize(message: Message) -> bytes:
+    return message.SerializeToString()
