@@ -14,6 +14,7 @@ class MethodRule:
     public: bool
     scope: str
     internal: bool
+    sandbox_only: bool = False
 
 
 @functools.lru_cache(maxsize=512)
@@ -31,4 +32,9 @@ def rule_for(full_method: str) -> MethodRule | None:
     if not options.HasExtension(auth_options_pb2.method_auth):
         return None
     declared = options.Extensions[auth_options_pb2.method_auth]
-    return MethodRule(public=declared.public, scope=declared.scope, internal=declared.internal)
+    return MethodRule(
+        public=declared.public,
+        scope=declared.scope,
+        internal=declared.internal,
+        sandbox_only=declared.sandbox_only,
+    )

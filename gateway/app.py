@@ -142,8 +142,8 @@ class GatewayApp:
         metadata = backend_metadata(
             headers, request_id=request_id, client_chain=client_chain, principal=principal
         )
-        response = await self.backends.call(route, request, metadata)
-        return HttpResponse(route.success_status, render_response(route, response))
+        response, passed_headers = await self.backends.call(route, request, metadata)
+        return HttpResponse(route.success_status, render_response(route, response), passed_headers)
 
     async def _authenticate(self, headers: dict[str, str], request_id: str, client_chain: str) -> str:
         """The principal assertion for the caller's credential, from the auth service's
@@ -184,6 +184,6 @@ def _raw_path(scope: Scope) -> str:
 
 
 def build_app(settings: Settings, *, routes: RouteTable | None = None) -> GatewayApp:
-    table = build_route_table() if routes is None else routes
+    table = build_route_table(sandbox=settings.is_sandbox) if routes is None else routes
     backends = Backends(backend_addresses(settings, table.domains))
     return GatewayApp(table, backends)

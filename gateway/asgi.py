@@ -42,8 +42,9 @@ async def send_response(send: Send, response: HttpResponse, *, request_id: str, 
         (b"x-request-id", request_id.encode("ascii")),
         # Tokens and balances must not sit in shared caches (RFC 6749 §5.1 asks it of
         # the token response; nothing else here is worth caching either).
-        (b"cache-control", b"no-store"),
     ]
+    if not any(name == "cache-control" for name, _ in response.headers):
+        headers.append((b"cache-control", b"no-store"))
     headers.extend((name.encode("ascii"), value.encode("latin-1")) for name, value in response.headers)
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if head_only else response.body})

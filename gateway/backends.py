@@ -27,6 +27,9 @@ MESSAGE_BYTES_MAX: Final = 4 * 1024 * 1024
 STATUS_DETAILS_KEY: Final = "grpc-status-details-bin"
 # The gateway itself calls auth's Check for every non-public route.
 ALWAYS_NEEDED: Final = frozenset({"auth"})
+# Response metadata a service may hand to the HTTP client (the payment-type catalogue's
+# caching policy); everything else stays inside.
+PASSED_RESPONSE_HEADERS: Final = frozenset({"cache-control", "etag"})
 _CHANNEL_OPTIONS: Final = (
     ("grpc.max_receive_message_length", MESSAGE_BYTES_MAX),
     ("grpc.max_send_message_length", MESSAGE_BYTES_MAX),
@@ -74,7 +77,10 @@ class Backends:
             self._channels[domain] = channel
         return channel
 
-    async def call(self, route: Route, request: Message, metadata: tuple[tuple[str, str], ...]) -> Message:
+    async def call(
+        self, route: Route, request: Message, metadata: tuple[tuple[str, str], ...]
+    ) -> tuple[Message, tuple[tuple[str, str], ...]]:
+        """The response, and the HTTP headers the service asked to pass on (caching)."""
         multicallable = self._calls.get(route.full_method)
         if multicallable is None:
             multicallable = self.channel(route.domain).unary_unary(
@@ -84,7 +90,15 @@ class Backends:
             )
             self._calls[route.full_method] = multicallable
         try:
-            return await multicallable(request, metadata=metadata, timeout=BACKEND_CALL_TIMEOUT_S)
+            call = multicallable(request, metadata=metadata, timeout=BACKEND_CALL_TIMEOUT_S)
+            response = await call
+            initial = await call.initial_metadata() or ()
+            passed = tuple(
+                (str(key), str(value))
+                for key, value in initial
+                if key in PASSED_RESPONSE_HEADERS and isinstance(value, str)
+            )
+            return response, passed
         except grpc.aio.AioRpcError as exc:
             error = error_from_rpc(exc)
             if error.code.http_status >= 500:

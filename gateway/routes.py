@@ -130,7 +130,9 @@ def load_generated_modules() -> None:
             importlib.import_module(module.name)
 
 
-def build_route_table(descriptor_set: bytes | None = None) -> RouteTable:
+def build_route_table(descriptor_set: bytes | None = None, *, sandbox: bool = True) -> RouteTable:
+    """Every annotated RPC's routes; outside the sandbox, sandbox-only RPCs (test funding)
+    get none, so they answer exactly like a route that never existed."""
     load_generated_modules()
     files = descriptor_pb2.FileDescriptorSet.FromString(
         payment_engine_protos.descriptor_set_bytes() if descriptor_set is None else descriptor_set
@@ -154,15 +156,19 @@ def build_route_table(descriptor_set: bytes | None = None) -> RouteTable:
                         "regenerate them with protos/generate.py"
                     ) from exc
                 rule = method_proto.options.Extensions[annotations_pb2.http]
-                routes.extend(_routes_for(method, domain, rule))
+                routes.extend(_routes_for(method, domain, rule, sandbox=sandbox))
     return RouteTable(routes)
 
 
-def _routes_for(method: MethodDescriptor, domain: str, rule: http_pb2.HttpRule) -> list[Route]:
+def _routes_for(
+    method: MethodDescriptor, domain: str, rule: http_pb2.HttpRule, *, sandbox: bool
+) -> list[Route]:
     full_method = f"/{method.containing_service.full_name}/{method.name}"
     auth_rule = rule_for(full_method)
     if auth_rule is not None and auth_rule.internal:
         log.warning("internal_rpc_not_exposed", rpc=full_method)
+        return []
+    if auth_rule is not None and auth_rule.sandbox_only and not sandbox:
         return []
     request_class = message_factory.GetMessageClass(method.input_type)
     response_class = message_factory.GetMessageClass(method.output_type)
