@@ -35,6 +35,9 @@ log = structlog.get_logger("corelib.grpc")
 
 REQUEST_ID_LENGTH_MAX: Final = 128
 OWN_PACKAGE_PREFIX: Final = "/payment_engine."
+# Probes arrive every few hundred milliseconds from every supervisor and gateway; a log
+# line each would bury the requests that matter.
+UNLOGGED_PREFIX: Final = "/grpc.health."
 
 RPC_HANDLED = Counter("pe_grpc_server_handled_total", "RPCs completed", ["method", "code"])
 RPC_LATENCY = Histogram(
@@ -91,6 +94,7 @@ class CallPipeline(grpc.aio.ServerInterceptor):
 
     def _wrap(self, method: str, inner: Handler) -> Handler:
         own = method.startswith(OWN_PACKAGE_PREFIX)
+        logged = not method.startswith(UNLOGGED_PREFIX)
         rule = rule_for(method) if own else None
         authenticator = self._authenticator
 
@@ -137,7 +141,8 @@ class CallPipeline(grpc.aio.ServerInterceptor):
                 elapsed = time.perf_counter() - started
                 RPC_HANDLED.labels(method, code).inc()
                 RPC_LATENCY.labels(method).observe(elapsed)
-                log.info("rpc", code=code, duration_ms=round(elapsed * 1000, 2))
+                if logged:
+                    log.info("rpc", code=code, duration_ms=round(elapsed * 1000, 2))
                 structlog.contextvars.unbind_contextvars("request_id", "rpc", "principal", "tenant_id")
                 principal_var.reset(principal_token)
                 client_address_var.reset(addr_token)

@@ -370,10 +370,10 @@ async def balance_drift(conn: AsyncConnection) -> list[dict[str, Any]]:
                    a.held_balance_minor AS stored_held,
                    coalesce(h.total, 0) AS open_holds
             FROM accounts.accounts a
-            LEFT JOIN (SELECT account_id, sum(amount_minor) AS total
+            LEFT JOIN (SELECT account_id, sum(amount_minor)::bigint AS total
                        FROM accounts.postings GROUP BY account_id) p
                    ON p.account_id = a.id
-            LEFT JOIN (SELECT account_id, sum(amount_minor) AS total FROM accounts.holds
+            LEFT JOIN (SELECT account_id, sum(amount_minor)::bigint AS total FROM accounts.holds
                        WHERE status = 'HELD' GROUP BY account_id) h
                    ON h.account_id = a.id
             WHERE a.current_balance_minor <> coalesce(p.total, 0)
@@ -390,7 +390,7 @@ async def unbalanced_journal_entries(conn: AsyncConnection) -> list[dict[str, An
     result = await conn.execute(
         text(
             """
-            SELECT journal_entry_id, currency_code, sum(amount_minor) AS total, count(*) AS lines
+            SELECT journal_entry_id, currency_code, sum(amount_minor)::bigint AS total, count(*) AS lines
             FROM accounts.postings
             GROUP BY journal_entry_id, currency_code
             HAVING sum(amount_minor) <> 0 OR count(*) < 2
@@ -405,7 +405,7 @@ async def currency_totals(conn: AsyncConnection) -> list[dict[str, Any]]:
     result = await conn.execute(
         text(
             """
-            SELECT currency_code, sum(amount_minor) AS total, count(*) AS postings
+            SELECT currency_code, sum(amount_minor)::bigint AS total, count(*) AS postings
             FROM accounts.postings GROUP BY currency_code ORDER BY currency_code
             """
         )

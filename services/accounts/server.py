@@ -14,10 +14,12 @@ from corelib.config import DEFAULT_SERVICE_PORTS, Settings, load_settings
 from corelib.db import create_engine
 from corelib.grpc_server import ServiceProcess, serve_forever
 from corelib.logging import configure_logging
+from corelib.outbox_relay import outbox_relay_job
 from services.accounts.accounts_book import AccountsBook
 from services.accounts.api import AccountsApi, LedgerApi
 from services.accounts.funding import Funding
 from services.accounts.holds import Holds
+from services.accounts.schema import outbox
 from services.accounts.statements import Statements
 
 SERVICE_NAMES = (
@@ -27,7 +29,7 @@ SERVICE_NAMES = (
 
 
 def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Authenticator]:
-    authenticator, _ = remote_authenticator(settings)
+    authenticator, auth_client = remote_authenticator(settings)
     book = AccountsBook(engine)
     accounts_api = AccountsApi(book, Statements(engine), Funding(engine), sandbox=settings.is_sandbox)
     ledger_api = LedgerApi(Holds(engine), book)
@@ -43,6 +45,7 @@ def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Auth
         name="accounts",
         service_names=SERVICE_NAMES,
         register=register,
+        background=[outbox_relay_job(settings, engine, outbox, auth_client, service_name="accounts")],
         on_stop=[dispose],
     )
     return process, authenticator

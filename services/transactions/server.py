@@ -21,6 +21,7 @@ from corelib.config import DEFAULT_SERVICE_PORTS, Settings, load_settings
 from corelib.db import create_engine
 from corelib.grpc_server import ServiceProcess, serve_forever
 from corelib.logging import configure_logging
+from corelib.outbox_relay import outbox_relay_job
 from services.transactions.api import TransactionsApi, render_created
 from services.transactions.cancellation import Cancellation
 from services.transactions.debit_authorizations import DebitAuthorizations
@@ -28,6 +29,7 @@ from services.transactions.ledger_client import LedgerClient
 from services.transactions.payment_queries import PaymentQueries
 from services.transactions.payments import Payments, RailTiming
 from services.transactions.saga_worker import SagaWorker, periodic
+from services.transactions.schema import outbox
 from services.transactions.settlement_windows import SettlementCalendar
 
 SERVICE_NAMES = (transactions_pb2.DESCRIPTOR.services_by_name["TransactionsService"].full_name,)
@@ -69,7 +71,11 @@ def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Auth
         name="transactions",
         service_names=SERVICE_NAMES,
         register=register,
-        background=[worker.run, periodic(IDEMPOTENCY_PURGE_INTERVAL_S, worker.purge_idempotency_keys)],
+        background=[
+            worker.run,
+            periodic(IDEMPOTENCY_PURGE_INTERVAL_S, worker.purge_idempotency_keys),
+            outbox_relay_job(settings, engine, outbox, auth_client, service_name="transactions"),
+        ],
         on_stop=[dispose],
     )
     return process, authenticator, worker

@@ -1,0 +1,107 @@
+"""Which processes make up the engine, in which order they start, and how each is
+configured — the same PE_* variables a Kubernetes Deployment sets."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Final
+
+from launcher.child import ProcessSpec
+from launcher.ports import LOOPBACK_HOST
+from launcher.readiness import GrpcHealthProbe, HttpReadyProbe
+
+SERVICE_NAMES: Final = ("auth", "accounts", "transactions", "webhooks")
+# Every other process asks auth for service tokens and JWKS at start-up.
+FIRST_SERVICE: Final = "auth"
+GATEWAY_NAME: Final = "gateway"
+
+
+def installed_services() -> list[str]:
+    """The services whose entry point exists; the others arrive with later issues."""
+    root = resources.files("services")
+    return [name for name in SERVICE_NAMES if (root / name / "server.py").is_file()]
+
+
+def gateway_installed() -> bool:
+    try:
+        return (resources.files("gateway") / "server.py").is_file()
+    except ModuleNotFoundError:
+        return False
+
+
+@dataclass(frozen=True)
+class Topology:
+    grpc_ports: Mapping[str, int]
+    gateway_port: int
+    with_gateway: bool = True
+
+    def grpc_addr(self, service: str) -> str:
+        return f"{LOOPBACK_HOST}:{self.grpc_ports[service]}"
+
+    @property
+    def grpc_addrs(self) -> dict[str, str]:
+        return {name: self.grpc_addr(name) for name in self.grpc_ports}
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{LOOPBACK_HOST}:{self.gateway_port}"
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """What every process is told, beyond its own port."""
+
+    database_url: str
+    mode: str
+    log_format: str
+    service_secret: str
+    extra_env: Mapping[str, str]
+
+
+def shared_env(topology: Topology, config: EngineConfig) -> dict[str, str]:
+    env = dict(os.environ)
+    env |= {
+        "PE_DATABASE_URL": config.database_url,
+        "PE_MODE": config.mode,
+        "PE_LOG_FORMAT": config.log_format,
+        "PE_SERVICE_SECRET": config.service_secret,
+        "PE_GRPC_HOST": LOOPBACK_HOST,
+        "PE_GATEWAY_HOST": LOOPBACK_HOST,
+        "PE_GATEWAY_PORT": str(topology.gateway_port),
+        # Children's log lines must reach us as they happen, not when a buffer fills.
+        "PYTHONUNBUFFERED": "1",
+    }
+    for service, addr in topology.grpc_addrs.items():
+        env[f"PE_{service.upper()}_ADDR"] = addr
+    env |= config.extra_env
+    return env
+
+
+def process_stages(topology: Topology, config: EngineConfig) -> list[list[ProcessSpec]]:
+    """auth, then the other services together, then the gateway in front of them."""
+    env = shared_env(topology, config)
+
+    def service(name: str) -> ProcessSpec:
+        return ProcessSpec(
+            name=name,
+            argv=(sys.executable, "-m", f"services.{name}.server"),
+            env={**env, "PE_GRPC_PORT": str(topology.grpc_ports[name])},
+            probe=GrpcHealthProbe(topology.grpc_addr(name)),
+        )
+
+    first = [service(name) for name in topology.grpc_ports if name == FIRST_SERVICE]
+    rest = [service(name) for name in topology.grpc_ports if name != FIRST_SERVICE]
+    stages = [stage for stage in (first, rest) if stage]
+    if topology.with_gateway:
+        gateway = ProcessSpec(
+            name=GATEWAY_NAME,
+            argv=(sys.executable, "-m", "gateway.server"),
+            env=env,
+            probe=HttpReadyProbe(f"{topology.base_url}/readyz"),
+        )
+        stages.append([gateway])
+    return stages

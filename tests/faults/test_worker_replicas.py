@@ -1,0 +1,144 @@
+"""Two replicas of every worker against one database: the saga worker (rails, ACH
+batches, settlement, recovery) and the outbox relays run in each transactions and
+accounts process. Payments sent to both replicas must each complete exactly once:
+one journal entry, one final event, holds agreeing with statuses, zero drift."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Final
+
+import grpc
+import psycopg
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from payment_engine_protos.transactions.v1 import transactions_pb2 as pb
+from payment_engine_protos.transactions.v1 import transactions_pb2_grpc
+
+from corelib.db import libpq_url
+from launcher.ports import free_port
+from tests.harness.engine import EngineFactory, EngineHandle
+from tests.integration.accounts.test_ledger_model import reconcile_now
+
+PAYMENTS_PER_REPLICA: Final = 30
+READY_DEADLINE_S: Final = 30.0
+SETTLE_DEADLINE_S: Final = 60.0
+
+
+@contextmanager
+def extra_replica(engine: EngineHandle, service: str) -> Iterator[str]:
+    """Another process of `service` on its own port, configured like the engine's."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "PE_DATABASE_URL": engine.database_url,
+        "PE_SERVICE_SECRET": engine.service_secret,
+        "PE_GRPC_PORT": str(port),
+        "PE_LOG_FORMAT": "json",
+        **{f"PE_{name.upper()}_ADDR": addr for name, addr in engine.grpc_addrs.items()},
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", f"services.{service}.server"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    addr = f"127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + READY_DEADLINE_S
+        with grpc.insecure_channel(addr) as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            while True:
+                try:
+                    if health.Check(health_pb2.HealthCheckRequest(), timeout=1).status == 1:
+                        break
+                except grpc.RpcError:
+                    pass
+                assert time.monotonic() < deadline, f"replica of {service} did not start"
+                time.sleep(0.2)
+        yield addr
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def _pay_through(addr: str, api_key: str, prefix: str) -> list[str]:
+    rails = ("RTP", "ACH_CREDIT", "WIRE_DOMESTIC", "ACH_DEBIT")
+    async with grpc.aio.insecure_channel(addr) as channel:
+        stub = transactions_pb2_grpc.TransactionsServiceStub(channel)
+        created = await asyncio.gather(
+            *(
+                stub.CreateTransaction(
+                    pb.CreateTransactionRequest(
+                        from_account_id="test_acc_001",
+                        to_account_id="test_acc_002",
+                        payment_type_id=rails[number % len(rails)],
+                        amount=round(1 + number / 100, 2),
+                        external_reference=f"{prefix}-{number}",
+                    ),
+                    metadata=(("x-api-key", api_key),),
+                )
+                for number in range(PAYMENTS_PER_REPLICA)
+            )
+        )
+    return [response.transaction.id for response in created]
+
+
+@pytest.mark.timeout(300)
+def test_two_replicas_of_every_worker_share_the_work(engine_stack_factory: EngineFactory) -> None:
+    engine = engine_stack_factory()
+    with extra_replica(engine, "accounts") as _, extra_replica(engine, "transactions") as second:
+        first = engine.grpc_addrs["transactions"]
+        key = engine.credentials.api_key
+
+        async def both() -> list[list[str]]:
+            return await asyncio.gather(_pay_through(first, key, "one"), _pay_through(second, key, "two"))
+
+        ids = [txn_id for batch in asyncio.run(both()) for txn_id in batch]
+        url = libpq_url(engine.database_url)
+        deadline = time.monotonic() + SETTLE_DEADLINE_S
+        with psycopg.connect(url, autocommit=True) as db:
+            while True:
+                row = db.execute(
+                    "SELECT count(*) FROM transactions.transactions WHERE id = ANY(%s) "
+                    "AND status NOT IN ('COMPLETED', 'FAILED')",
+                    (ids,),
+                ).fetchone()
+                assert row is not None
+                if row[0] == 0:
+                    break
+                assert time.monotonic() < deadline, f"{row[0]} payments unfinished"
+                time.sleep(0.3)
+            statuses = dict(
+                db.execute(
+                    "SELECT id, status FROM transactions.transactions WHERE id = ANY(%s)", (ids,)
+                ).fetchall()
+            )
+            assert set(statuses.values()) == {"COMPLETED"}
+            journals = dict(
+                db.execute(
+                    "SELECT transaction_id, count(*) FROM accounts.journal_entries "
+                    "WHERE transaction_id = ANY(%s) GROUP BY transaction_id",
+                    (ids,),
+                ).fetchall()
+            )
+            assert journals == dict.fromkeys(ids, 1)
+            events = dict(
+                db.execute(
+                    "SELECT payload->>'transactionId', count(*) FROM transactions.outbox "
+                    "WHERE event_type = 'transaction.completed' AND payload->>'transactionId' = ANY(%s) "
+                    "GROUP BY 1",
+                    (ids,),
+                ).fetchall()
+            )
+            assert events == dict.fromkeys(ids, 1)
+            batches = db.execute("SELECT count(*) FROM transactions.ach_batches").fetchone()
+            assert batches is not None and batches[0] >= 1
+    report = reconcile_now(engine.database_url)
+    assert report.clean, report

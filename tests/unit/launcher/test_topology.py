@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import sys
+
+from launcher.readiness import GrpcHealthProbe, HttpReadyProbe
+from launcher.topology import EngineConfig, Topology, installed_services, process_stages
+
+CONFIG = EngineConfig(
+    database_url="postgresql+psycopg://postgres@127.0.0.1:5/pe",
+    mode="sandbox",
+    log_format="json",
+    service_secret="s3cret",
+    extra_env={"PE_LOGIN_ATTEMPTS_PER_ADDRESS_MAX": "1000"},
+)
+TOPOLOGY = Topology(
+    grpc_ports={"auth": 1001, "accounts": 1002, "transactions": 1003}, gateway_port=8088, with_gateway=True
+)
+
+
+def test_auth_starts_first_then_the_other_services_then_the_gateway() -> None:
+    stages = process_stages(TOPOLOGY, CONFIG)
+    assert [[spec.name for spec in stage] for stage in stages] == [
+        ["auth"],
+        ["accounts", "transactions"],
+        ["gateway"],
+    ]
+    assert stages[0][0].argv == (sys.executable, "-m", "services.auth.server")
+    assert stages[2][0].argv == (sys.executable, "-m", "gateway.server")
+
+
+def test_every_process_learns_every_address_and_its_own_port() -> None:
+    auth, accounts = process_stages(TOPOLOGY, CONFIG)[0][0], process_stages(TOPOLOGY, CONFIG)[1][0]
+    for spec in (auth, accounts):
+        assert spec.env["PE_DATABASE_URL"] == CONFIG.database_url
+        assert spec.env["PE_MODE"] == "sandbox"
+        assert spec.env["PE_SERVICE_SECRET"] == "s3cret"
+        assert spec.env["PE_AUTH_ADDR"] == "127.0.0.1:1001"
+        assert spec.env["PE_TRANSACTIONS_ADDR"] == "127.0.0.1:1003"
+        assert spec.env["PE_GATEWAY_PORT"] == "8088"
+        assert spec.env["PE_LOGIN_ATTEMPTS_PER_ADDRESS_MAX"] == "1000"
+    assert auth.env["PE_GRPC_PORT"] == "1001"
+    assert accounts.env["PE_GRPC_PORT"] == "1002"
+
+
+def test_probes_match_what_each_process_serves() -> None:
+    stages = process_stages(TOPOLOGY, CONFIG)
+    auth_probe, gateway_probe = stages[0][0].probe, stages[2][0].probe
+    assert isinstance(auth_probe, GrpcHealthProbe) and auth_probe.address == "127.0.0.1:1001"
+    assert isinstance(gateway_probe, HttpReadyProbe) and gateway_probe.url == "http://127.0.0.1:8088/readyz"
+
+
+def test_without_a_gateway_no_gateway_process() -> None:
+    topology = Topology(grpc_ports={"auth": 1001}, gateway_port=8088, with_gateway=False)
+    assert [[spec.name for spec in stage] for stage in process_stages(topology, CONFIG)] == [["auth"]]
+
+
+def test_only_services_with_an_entry_point_are_started() -> None:
+    services = installed_services()
+    assert "auth" in services
+    assert set(services) <= {"auth", "accounts", "transactions", "webhooks"}
