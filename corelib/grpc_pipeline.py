@@ -61,6 +61,14 @@ def error_from_rpc(exc: grpc.aio.AioRpcError) -> ServiceError:
     return ServiceError(decoded.reason, decoded.message, decoded.details, decoded.metadata)
 
 
+def _record(method: str, code: str, elapsed_s: float, *, logged: bool) -> None:
+    RPC_HANDLED.labels(method, code).inc()
+    RPC_LATENCY.labels(method).observe(elapsed_s)
+    if logged:
+        log.info("rpc", code=code, duration_ms=round(elapsed_s * 1000, 2))
+    structlog.contextvars.unbind_contextvars("request_id", "rpc", "principal", "tenant_id")
+
+
 def authorize(principal: Principal, *, scope: str, internal: bool) -> None:
     if internal:
         if not principal.is_service:
@@ -138,12 +146,7 @@ class CallPipeline(grpc.aio.ServerInterceptor):
                 internal = ServiceError("INTERNAL_ERROR")
                 await context.abort_with_status(rpc_status.to_status(internal.to_status_proto()))
             finally:
-                elapsed = time.perf_counter() - started
-                RPC_HANDLED.labels(method, code).inc()
-                RPC_LATENCY.labels(method).observe(elapsed)
-                if logged:
-                    log.info("rpc", code=code, duration_ms=round(elapsed * 1000, 2))
-                structlog.contextvars.unbind_contextvars("request_id", "rpc", "principal", "tenant_id")
+                _record(method, code, time.perf_counter() - started, logged=logged)
                 principal_var.reset(principal_token)
                 client_address_var.reset(addr_token)
                 request_id_var.reset(rid_token)
