@@ -11,13 +11,15 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import grpc
 import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from payment_engine_protos.auth.v1 import auth_pb2, auth_pb2_grpc
 
-from tests.harness.engine import EngineHandle
-from tests.harness.grpc_clients import new_tenant
+from tests.harness.engine import EngineFactory, EngineHandle
+from tests.harness.grpc_clients import channel, decoded_error, new_tenant, service_metadata
 
 
 @pytest.fixture(scope="module")
@@ -316,3 +318,55 @@ def test_routes_methods_and_health(http: httpx.Client) -> None:
     assert "POST" in wrong_method.headers["allow"]
     assert http.get("/healthz").status_code == 200
     assert http.get("/readyz").status_code == 200
+
+
+def test_signing_key_rotation_keeps_issued_tokens_valid(
+    http: httpx.Client, engine_stack: EngineHandle
+) -> None:
+    before = login(http, engine_stack)["access_token"]
+    old_kid = jwt.get_unverified_header(before)["kid"]
+    auth = auth_pb2_grpc.AuthServiceStub(channel(engine_stack, "auth"))
+    new_kid = auth.RotateSigningKey(
+        auth_pb2.RotateSigningKeyRequest(), metadata=service_metadata(engine_stack)
+    ).kid
+    assert new_kid != old_kid
+    after = login(http, engine_stack)["access_token"]
+    assert jwt.get_unverified_header(after)["kid"] == new_kid
+    kids = {key["kid"] for key in http.get("/.well-known/jwks.json").json()["keys"]}
+    assert {old_kid, new_kid} <= kids
+    for token in (before, after):
+        assert http.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    # Rotation is for the engine's operators only.
+    with pytest.raises(grpc.RpcError) as denied:
+        auth.RotateSigningKey(
+            auth_pb2.RotateSigningKeyRequest(), metadata=(("x-api-key", engine_stack.credentials.api_key),)
+        )
+    assert decoded_error(denied.value).reason == "FORBIDDEN"
+
+
+def test_service_tokens_need_the_deployment_secret(engine_stack: EngineHandle) -> None:
+    auth = auth_pb2_grpc.AuthServiceStub(channel(engine_stack, "auth"))
+    with pytest.raises(grpc.RpcError) as denied:
+        auth.IssueServiceToken(
+            auth_pb2.IssueServiceTokenRequest(service_name="transactions", service_secret="guess")
+        )
+    assert decoded_error(denied.value).reason == "UNAUTHORIZED"
+
+
+def test_logins_per_client_address_are_throttled(engine_stack_factory: EngineFactory) -> None:
+    engine = engine_stack_factory(extra_env={"PE_LOGIN_ATTEMPTS_PER_ADDRESS_MAX": "3"})
+    with httpx.Client(base_url=engine.base_url, timeout=30) as client:
+        # Different usernames: only the address connects them (password spraying).
+        statuses = [
+            client.post(
+                "/api/v1/auth/login", json={"username": f"user{n}", "password": "guess-guess"}
+            ).status_code
+            for n in range(4)
+        ]
+        assert statuses == [401, 401, 401, 429]
+        throttled = client.post(
+            "/api/v1/auth/login",
+            json={"username": engine.credentials.username, "password": engine.credentials.password},
+        )
+        assert_envelope(throttled, 429, "RATE_LIMIT_EXCEEDED")
+        assert 0 < int(throttled.headers["retry-after"]) <= 60
