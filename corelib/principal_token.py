@@ -8,6 +8,7 @@ Service-to-service calls carry a service token of the same form.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
@@ -20,7 +21,7 @@ from corelib.request_context import Principal
 PRINCIPAL_AUDIENCE: Final = "payment-engine-internal"
 ALGORITHM: Final = "EdDSA"
 LEEWAY_S: Final = 5
-KEY_REFRESH_INTERVAL_S_MIN: Final = 5.0
+KEY_REFRESH_INTERVAL_S_MIN: Final = 1.0
 
 KeyLoader = Callable[[], Awaitable[dict[str, Ed25519PublicKey]]]
 
@@ -30,22 +31,31 @@ class InvalidToken(Exception):
 
 
 class PublicKeyCache:
-    """Public keys by `kid`; reloads when an unknown kid appears, at most every few seconds."""
+    """Public keys by `kid`. An unknown kid triggers a reload — a new key appears in the
+    JWKS the moment it is rotated in — but reloads are at most one per interval, so a
+    flood of forged kids cannot hammer the auth service; a miss inside the interval
+    waits for the next allowed reload instead of failing a genuine new key."""
 
     def __init__(self, load: KeyLoader) -> None:
         self._load = load
         self._keys: dict[str, Ed25519PublicKey] = {}
-        self._loaded_at = 0.0
+        self._loaded_at = -KEY_REFRESH_INTERVAL_S_MIN
+        self._reloading = asyncio.Lock()
 
     async def get(self, kid: str) -> Ed25519PublicKey | None:
         key = self._keys.get(kid)
         if key is not None:
             return key
-        if time.monotonic() - self._loaded_at < KEY_REFRESH_INTERVAL_S_MIN and self._keys:
-            return None
-        self._keys = await self._load()
-        self._loaded_at = time.monotonic()
-        return self._keys.get(kid)
+        async with self._reloading:
+            key = self._keys.get(kid)
+            if key is not None:
+                return key
+            wait_s = self._loaded_at + KEY_REFRESH_INTERVAL_S_MIN - time.monotonic()
+            if wait_s > 0:
+                await asyncio.sleep(wait_s)
+            self._keys = await self._load()
+            self._loaded_at = time.monotonic()
+            return self._keys.get(kid)
 
 
 async def verify_jwt(token: str, keys: PublicKeyCache, *, audience: str, issuer: str) -> dict[str, Any]:
