@@ -21,6 +21,7 @@ from launcher.errors import LaunchError
 from launcher.operator_db import operator_database
 from services.accounts.reconciliation import ReconciliationReport, reconcile
 from services.auth import provisioning
+from services.auth.signing_keys import SigningKeyStore
 
 
 def create_tenant(database_url: str | None, data_dir: Path, *, name: str) -> dict[str, object]:
@@ -80,6 +81,23 @@ def reconcile_ledger(database_url: str | None, data_dir: Path) -> tuple[bool, di
         "currencyTotals": report.currency_totals,
     }
     return report.clean, document
+
+
+def rotate_signing_key(database_url: str | None, data_dir: Path) -> dict[str, object]:
+    """A new token signing key becomes current; older keys keep verifying until every
+    token they signed has expired. Running auth replicas pick it up within their cache
+    interval, and verifiers fetch it the first time they see its kid."""
+    with operator_database(database_url, data_dir) as url, _operator_errors(url):
+        kid = run_coroutine(_rotate(url))
+    return {"kid": kid}
+
+
+async def _rotate(database_url: str) -> str:
+    engine = create_engine(database_url, application_name="admin-rotate", pool_size=1)
+    try:
+        return await SigningKeyStore(engine).rotate()
+    finally:
+        await engine.dispose()
 
 
 async def _reconcile(database_url: str) -> ReconciliationReport:

@@ -90,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_database_target(reconcile)
     reconcile.set_defaults(handler=_reconcile)
+
+    rotate = actions.add_parser("rotate-signing-key", help="make a new token signing key current")
+    _add_database_target(rotate)
+    rotate.set_defaults(
+        handler=lambda args: _print_json(admin.rotate_signing_key(args.database_url, args.data_dir))
+    )
     return parser
 
 

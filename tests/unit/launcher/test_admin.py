@@ -122,3 +122,9 @@ def test_admin_on_a_data_dir_uses_its_embedded_database(
     assert not (tmp_path / "engine" / "pgdata" / "postmaster.pid").exists()
     second = run_json(["admin", "create-tenant", "--name", "Local 2", "--data-dir", data_dir], capsys)
     assert second["tenantId"] != tenant["tenantId"]
+
+
+def test_an_operator_rotates_the_signing_key(database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    first = run_json(["admin", "rotate-signing-key", "--database-url", database_url], capsys)
+    second = run_json(["admin", "rotate-signing-key", "--database-url", database_url], capsys)
+    assert first["kid"] and second["kid"] and first["kid"] != second["kid"]
