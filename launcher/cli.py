@@ -93,9 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rotate = actions.add_parser("rotate-signing-key", help="make a new token signing key current")
     _add_database_target(rotate)
-    rotate.set_defaults(
-        handler=lambda args: _print_json(admin.rotate_signing_key(args.database_url, args.data_dir))
-    )
+    rotate.set_defaults(handler=_rotate_signing_key)
     return parser
 
 
@@ -180,6 +178,10 @@ def _create_user(args: argparse.Namespace) -> int:
             scopes=_scopes(args.scopes),
         )
     )
+
+
+def _rotate_signing_key(args: argparse.Namespace) -> int:
+    return _print_json(admin.rotate_signing_key(args.database_url, args.data_dir))
 
 
 def _reconcile(args: argparse.Namespace) -> int:
