@@ -37,6 +37,7 @@ from gateway.headers import (
     has_credential,
     request_id_from,
 )
+from gateway.openapi import OPENAPI_PATH, openapi_json_bytes
 from gateway.routes import MethodNotAllowed, RouteTable, build_route_table
 from gateway.transcoding import build_request, parse_query_string, render_response
 
@@ -44,6 +45,7 @@ log = structlog.get_logger("gateway")
 
 HEALTH_PATH: Final = "/healthz"
 READY_PATH: Final = "/readyz"
+OPENAPI_METHODS: Final = ("GET",)
 PROBE_METHODS: Final = ("GET", "HEAD")
 # The lifespan protocol sends exactly a startup and then a shutdown.
 LIFESPAN_MESSAGES_MAX: Final = 2
@@ -52,9 +54,10 @@ _PATH_SAFE_CHARS: Final = "/:@!$&'()*+,;=-._~"
 
 
 class GatewayApp:
-    def __init__(self, routes: RouteTable, backends: Backends) -> None:
+    def __init__(self, routes: RouteTable, backends: Backends, *, openapi_document: bytes = b"") -> None:
         self.routes = routes
         self.backends = backends
+        self._openapi_document = openapi_document
         self._auth: AuthClient | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -124,6 +127,10 @@ class GatewayApp:
             if method not in PROBE_METHODS:
                 return _method_not_allowed(method, PROBE_METHODS, request_id)
             return await self._probe(raw_path)
+        if raw_path == OPENAPI_PATH and self._openapi_document:
+            if method not in OPENAPI_METHODS:
+                return _method_not_allowed(method, OPENAPI_METHODS, request_id)
+            return HttpResponse(200, self._openapi_document, (("cache-control", "public, max-age=300"),))
         resolved = self.routes.resolve(method, raw_path)
         if resolved is None:
             shown_path = str(scope.get("path", ""))[:PATH_SHOWN_MAX]
@@ -186,4 +193,4 @@ def _raw_path(scope: Scope) -> str:
 def build_app(settings: Settings, *, routes: RouteTable | None = None) -> GatewayApp:
     table = build_route_table(sandbox=settings.is_sandbox) if routes is None else routes
     backends = Backends(backend_addresses(settings, table.domains))
-    return GatewayApp(table, backends)
+    return GatewayApp(table, backends, openapi_document=openapi_json_bytes())
