@@ -45,6 +45,9 @@ class Settings:
     # for load tests.
     login_failures_per_username_max: int = 5
     login_attempts_per_address_max: int = 60
+    # Edge request quotas per minute (the sandbox's, from gateway/envoy/environments.toml).
+    rate_limit_credential_per_minute: int = 6000
+    rate_limit_address_per_minute: int = 12000
     # Payment rails. ACH collects payments into batches at settlement windows: every
     # `ach_window_seconds` when set (the sandbox: a few seconds), otherwise at the UTC
     # times of `ach_windows_utc`; a batch settles `ach_settlement_seconds` later.
@@ -52,6 +55,12 @@ class Settings:
     ach_windows_utc: str = "14:00,18:00,20:45"
     ach_settlement_seconds: int = 2
     wire_processing_seconds: int = 1
+    # Webhook delivery. The retry schedule is the delays after each failed attempt,
+    # e.g. "5s,30s,2m,…,24h"; empty means the documented default (about three days).
+    # Tests and the sandbox may compress it ("100ms,200ms,400ms").
+    webhook_retry_schedule: str = ""
+    # One attempt, connect to last byte; a slower endpoint counts as failed.
+    webhook_timeout_ms: int = 5000
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -8,6 +8,7 @@ transport text) ever reaches a caller — it goes to the log, under the same req
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Final
 from urllib.parse import quote
 
@@ -38,6 +39,7 @@ from gateway.headers import (
     request_id_from,
 )
 from gateway.openapi import OPENAPI_PATH, openapi_json_bytes
+from gateway.rate_limits import FixedWindowLimiter, Quota, principal_subject, quota_headers, tightest
 from gateway.routes import MethodNotAllowed, RouteTable, build_route_table
 from gateway.transcoding import build_request, parse_query_string, render_response
 
@@ -54,10 +56,20 @@ _PATH_SAFE_CHARS: Final = "/:@!$&'()*+,;=-._~"
 
 
 class GatewayApp:
-    def __init__(self, routes: RouteTable, backends: Backends, *, openapi_document: bytes = b"") -> None:
+    def __init__(
+        self,
+        routes: RouteTable,
+        backends: Backends,
+        *,
+        openapi_document: bytes = b"",
+        address_limiter: FixedWindowLimiter | None = None,
+        credential_limiter: FixedWindowLimiter | None = None,
+    ) -> None:
         self.routes = routes
         self.backends = backends
         self._openapi_document = openapi_document
+        self._address_limiter = address_limiter
+        self._credential_limiter = credential_limiter
         self._auth: AuthClient | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -91,13 +103,14 @@ class GatewayApp:
         except ServiceError as exc:
             headers, header_error = {}, exc
         request_id = request_id_from(headers)
+        quotas: list[Quota] = []
         request_id_token = request_id_var.set(request_id)
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             try:
                 if header_error is not None:
                     raise header_error
-                response = await self._dispatch(scope, receive, headers, request_id)
+                response = await self._dispatch(scope, receive, headers, request_id, quotas)
             except ServiceError as exc:
                 response = error_response(exc, request_id)
             except ClientDisconnected:
@@ -106,6 +119,9 @@ class GatewayApp:
             except Exception:
                 log.exception("request_crashed", method=method, path=scope.get("path", ""))
                 response = error_response(ServiceError("INTERNAL_ERROR"), request_id)
+            quota = tightest(quotas)
+            if quota is not None:
+                response = replace(response, headers=(*response.headers, *quota_headers(quota)))
             await send_response(send, response, request_id=request_id, head_only=method == "HEAD")
             log.info(
                 "http_request",
@@ -118,8 +134,20 @@ class GatewayApp:
             structlog.contextvars.unbind_contextvars("request_id", "rpc")
             request_id_var.reset(request_id_token)
 
+    def _charge(self, limiter: FixedWindowLimiter | None, key: str, quotas: list[Quota]) -> None:
+        if limiter is None or not key:
+            return
+        quota = limiter.charge(key)
+        quotas.append(quota)
+        if quota.exceeded:
+            raise ServiceError(
+                "RATE_LIMIT_EXCEEDED",
+                details={"retryAfterSeconds": quota.reset_s},
+                metadata={"retryAfterSeconds": str(quota.reset_s)},
+            )
+
     async def _dispatch(
-        self, scope: Scope, receive: Receive, headers: dict[str, str], request_id: str
+        self, scope: Scope, receive: Receive, headers: dict[str, str], request_id: str, quotas: list[Quota]
     ) -> HttpResponse:
         method: str = scope["method"]
         raw_path = _raw_path(scope)
@@ -127,6 +155,10 @@ class GatewayApp:
             if method not in PROBE_METHODS:
                 return _method_not_allowed(method, PROBE_METHODS, request_id)
             return await self._probe(raw_path)
+        # Probes are exempt, as behind Envoy's health-check filter; everything else,
+        # unknown routes included, counts against the caller's address.
+        client = scope.get("client")
+        self._charge(self._address_limiter, client[0] if client else "", quotas)
         if raw_path == OPENAPI_PATH and self._openapi_document:
             if method not in OPENAPI_METHODS:
                 return _method_not_allowed(method, OPENAPI_METHODS, request_id)
@@ -144,6 +176,7 @@ class GatewayApp:
         principal = None
         if not route.public:
             principal = await self._authenticate(headers, request_id, client_chain)
+            self._charge(self._credential_limiter, principal_subject(principal), quotas)
         query = parse_query_string(scope.get("query_string", b""))
         request = build_request(route, resolved.path_params, query, body)
         metadata = backend_metadata(
@@ -193,4 +226,10 @@ def _raw_path(scope: Scope) -> str:
 def build_app(settings: Settings, *, routes: RouteTable | None = None) -> GatewayApp:
     table = build_route_table(sandbox=settings.is_sandbox) if routes is None else routes
     backends = Backends(backend_addresses(settings, table.domains))
-    return GatewayApp(table, backends, openapi_document=openapi_json_bytes())
+    return GatewayApp(
+        table,
+        backends,
+        openapi_document=openapi_json_bytes(),
+        address_limiter=FixedWindowLimiter(settings.rate_limit_address_per_minute),
+        credential_limiter=FixedWindowLimiter(settings.rate_limit_credential_per_minute),
+    )

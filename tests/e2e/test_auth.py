@@ -370,3 +370,26 @@ def test_logins_per_client_address_are_throttled(engine_stack_factory: EngineFac
         )
         assert_envelope(throttled, 429, "RATE_LIMIT_EXCEEDED")
         assert 0 < int(throttled.headers["retry-after"]) <= 60
+
+
+def test_request_quotas_per_address_and_per_credential(engine_stack_factory: EngineFactory) -> None:
+    engine = engine_stack_factory(
+        extra_env={"PE_RATE_LIMIT_ADDRESS_PER_MINUTE": "8", "PE_RATE_LIMIT_CREDENTIAL_PER_MINUTE": "3"}
+    )
+    other = new_tenant(engine, "Second caller")
+    with httpx.Client(base_url=engine.base_url, timeout=30) as client:
+        mine = {"X-API-Key": engine.credentials.api_key}
+        first = client.get("/api/v1/auth/me", headers=mine)
+        assert first.status_code == 200
+        assert first.headers["ratelimit-limit"] == "3" and first.headers["ratelimit-remaining"] == "2"
+        assert [client.get("/api/v1/auth/me", headers=mine).status_code for _ in range(2)] == [200, 200]
+        limited = client.get("/api/v1/auth/me", headers=mine)
+        error = assert_envelope(limited, 429, "RATE_LIMIT_EXCEEDED")
+        assert 0 < int(limited.headers["retry-after"]) <= 60 and limited.headers["ratelimit-remaining"] == "0"
+        assert error["details"]["retryAfterSeconds"] == int(limited.headers["retry-after"])
+        # Another credential has its own quota, until the address's runs out.
+        assert client.get("/api/v1/auth/me", headers={"X-API-Key": other.api_key}).status_code == 200
+        # Five requests so far from this address; unknown routes count too.
+        statuses = [client.get("/api/v1/no-such-route").status_code for _ in range(4)]
+        assert statuses == [404, 404, 404, 429]
+        assert client.get("/healthz").status_code == 200

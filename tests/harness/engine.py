@@ -20,6 +20,13 @@ from tests.harness.postgres import fresh_database
 
 LOG_FILE_NAME: Final = "engine.log"
 LOG_TAIL_LINES: Final = 200
+# Every test talks from 127.0.0.1, so the per-address limits would tie unrelated tests
+# together; tests of the limits themselves start engines with low ones.
+GENEROUS_LIMITS: Final = {
+    "PE_RATE_LIMIT_ADDRESS_PER_MINUTE": "1000000",
+    "PE_RATE_LIMIT_CREDENTIAL_PER_MINUTE": "1000000",
+    "PE_LOGIN_ATTEMPTS_PER_ADDRESS_MAX": "1000000",
+}
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,7 @@ def running_engine(
             mode="sandbox",
             log_format="json",
             grpc_ports={},
-            extra_env=dict(extra_env or {}),
+            extra_env={**GENEROUS_LIMITS, **(extra_env or {})},
             restart_limits=restart_limits,
         )
         stack = EngineStack(options, StreamSink(log, log_format="json"))
