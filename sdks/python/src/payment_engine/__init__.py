@@ -1,0 +1,130 @@
+"""Python SDK for the Payment Engine REST API.
+
+from payment_engine import PaymentEngineClient, CreateTransactionRequest
+
+client = PaymentEngineClient(api_key=..., base_url="https://api.payment-engine.com", timeout=30)
+transaction = client.transactions.create(CreateTransactionRequest(
+    from_account_id="acc_123", to_account_id="acc_456", payment_type_id="wire_domestic",
+    amount=Decimal("1000.00"), currency_code="USD", description="Invoice payment",
+))
+"""
+
+from payment_engine.client import AsyncPaymentEngineClient, PaymentEngineClient
+from payment_engine.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ConflictError,
+    ForbiddenError,
+    IdempotencyKeyInUseError,
+    IdempotencyKeyReusedError,
+    InsufficientFundsError,
+    InternalError,
+    InvalidAccountStatusError,
+    InvalidRequestError,
+    InvalidResponseError,
+    MethodNotAllowedError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PaymentEngineError,
+    RateLimitExceededError,
+    ServerError,
+    ServiceUnavailableError,
+    UnauthorizedError,
+    UnprocessableError,
+    WaitTimeoutError,
+    WebhookSignatureError,
+)
+from payment_engine.hooks import RequestInfo, ResponseInfo
+from payment_engine.models import (
+    Account,
+    ApiKey,
+    Balance,
+    CreatedApiKey,
+    CreateTransactionRequest,
+    DebitAuthorization,
+    DeletedWebhookEndpoint,
+    Event,
+    Funding,
+    LedgerEntry,
+    Me,
+    PaymentType,
+    Principal,
+    Tenant,
+    Transaction,
+    TransactionStatus,
+    WebhookDelivery,
+    WebhookDeliveryAttempt,
+    WebhookEndpoint,
+    WebhookTestResult,
+)
+from payment_engine.pagination import AsyncPaginator, Page, Paginator
+from payment_engine.retries import RetryPolicy
+from payment_engine.version import VERSION
+from payment_engine.webhooks import (
+    PREVIOUS_SIGNATURE_HEADER,
+    SIGNATURE_HEADER,
+    compute_signature,
+    construct_event,
+    verify_signature,
+)
+
+__version__ = VERSION
+
+__all__ = [
+    "PREVIOUS_SIGNATURE_HEADER",
+    "SIGNATURE_HEADER",
+    "APIConnectionError",
+    "APITimeoutError",
+    "Account",
+    "ApiKey",
+    "AsyncPaginator",
+    "AsyncPaymentEngineClient",
+    "Balance",
+    "ConflictError",
+    "CreateTransactionRequest",
+    "CreatedApiKey",
+    "DebitAuthorization",
+    "DeletedWebhookEndpoint",
+    "Event",
+    "ForbiddenError",
+    "Funding",
+    "IdempotencyKeyInUseError",
+    "IdempotencyKeyReusedError",
+    "InsufficientFundsError",
+    "InternalError",
+    "InvalidAccountStatusError",
+    "InvalidRequestError",
+    "InvalidResponseError",
+    "LedgerEntry",
+    "Me",
+    "MethodNotAllowedError",
+    "NotFoundError",
+    "Page",
+    "Paginator",
+    "PayloadTooLargeError",
+    "PaymentEngineClient",
+    "PaymentEngineError",
+    "PaymentType",
+    "Principal",
+    "RateLimitExceededError",
+    "RequestInfo",
+    "ResponseInfo",
+    "RetryPolicy",
+    "ServerError",
+    "ServiceUnavailableError",
+    "Tenant",
+    "Transaction",
+    "TransactionStatus",
+    "UnauthorizedError",
+    "UnprocessableError",
+    "WaitTimeoutError",
+    "WebhookDelivery",
+    "WebhookDeliveryAttempt",
+    "WebhookEndpoint",
+    "WebhookSignatureError",
+    "WebhookTestResult",
+    "__version__",
+    "compute_signature",
+    "construct_event",
+    "verify_signature",
+]
