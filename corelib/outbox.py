@@ -79,7 +79,7 @@ def outbox_table(metadata: MetaData) -> Table:
 
 def create_outbox_table(schema: str) -> None:
     """For a service's Alembic migration: creates `<schema>.outbox` as `outbox_table` declares it."""
-    from alembic import op
+    from alembic import op  # noqa: PLC0415 — only migrations need alembic's op proxy
 
     op.create_table(OUTBOX_TABLE, *_columns(), schema=schema)
     op.create_index(

@@ -23,7 +23,9 @@ EVENTS_DEADLINE_S = 20.0
 
 async def tenant_client(engine: EngineHandle, name: str) -> httpx.AsyncClient:
     tenant_id = await provisioning.create_tenant(engine.database_url, name)
-    _, api_key = await provisioning.create_api_key(engine.database_url, tenant_id, name, list(ALL_SCOPES), None)
+    _, api_key = await provisioning.create_api_key(
+        engine.database_url, tenant_id, name, list(ALL_SCOPES), None
+    )
     return httpx.AsyncClient(base_url=engine.base_url, headers={"X-API-Key": api_key}, timeout=30)
 
 
@@ -48,7 +50,9 @@ async def open_funded_accounts(http: httpx.AsyncClient) -> tuple[str, str]:
     return payer, payee
 
 
-async def test_a_payments_events_arrive_signed_and_in_full(http: httpx.AsyncClient, receiver: Receiver) -> None:
+async def test_a_payments_events_arrive_signed_and_in_full(
+    http: httpx.AsyncClient, receiver: Receiver
+) -> None:
     created = await http.post(
         "/api/v1/webhook-endpoints", json={"url": receiver.url, "description": "orders service"}
     )
@@ -77,16 +81,25 @@ async def test_a_payments_events_arrive_signed_and_in_full(http: httpx.AsyncClie
         found = {}
         for r in received:
             body = r.event
-            if body["data"].get("transactionId") == transaction_id and body["eventType"].startswith("transaction."):
+            if body["data"].get("transactionId") == transaction_id and body["eventType"].startswith(
+                "transaction."
+            ):
                 found[body["eventType"]] = body
         return found
 
     await receiver.wait_for(
-        lambda r: {"transaction.created", "transaction.completed"} <= set(of_payment(r)), timeout_s=EVENTS_DEADLINE_S
+        lambda r: {"transaction.created", "transaction.completed"} <= set(of_payment(r)),
+        timeout_s=EVENTS_DEADLINE_S,
     )
     await receiver.wait_for(
-        lambda r: {payer, payee}
-        <= {x.event["data"].get("accountId") for x in r if x.event["eventType"] == "account.balance.updated"},
+        lambda r: (
+            {payer, payee}
+            <= {
+                x.event["data"].get("accountId")
+                for x in r
+                if x.event["eventType"] == "account.balance.updated"
+            }
+        ),
         timeout_s=EVENTS_DEADLINE_S,
     )
     assert all(r.verified for r in receiver.received)
@@ -153,6 +166,39 @@ async def test_another_tenant_sees_none_of_it(
             f"/api/v1/events/{event_id}",
         ):
             assert_envelope(await intruder.get(path), 404, "NOT_FOUND")
-        assert_envelope(await intruder.delete(f"/api/v1/webhook-endpoints/{endpoint['id']}"), 404, "NOT_FOUND")
+        assert_envelope(
+            await intruder.delete(f"/api/v1/webhook-endpoints/{endpoint['id']}"), 404, "NOT_FOUND"
+        )
         assert (await intruder.get("/api/v1/events")).json().get("events", []) == []
         assert (await intruder.get("/api/v1/webhook-endpoints")).json().get("endpoints", []) == []
+
+
+async def test_update_rotate_enable_and_delete_over_rest(http: httpx.AsyncClient) -> None:
+    created = (
+        await http.post(
+            "/api/v1/webhook-endpoints",
+            json={
+                "url": "http://localhost:3000/a",
+                "eventTypes": ["transaction.completed"],
+                "description": "a",
+            },
+        )
+    ).json()
+    path = f"/api/v1/webhook-endpoints/{created['id']}"
+    patched = await http.patch(
+        path,
+        params={"updateMask": "url,eventTypes"},
+        json={"url": "http://localhost:3001/b", "eventTypes": []},
+    )
+    assert patched.status_code == 200, patched.text
+    body = patched.json()
+    assert body["url"] == "http://localhost:3001/b" and body.get("eventTypes", []) == []
+    assert body["description"] == "a" and body.get("secret", "") == ""
+    rotated = (await http.post(f"{path}:rotateSecret", json={"overlapSeconds": 600})).json()
+    assert rotated["secret"].startswith("whsec_") and rotated["secret"] != created["secret"]
+    assert rotated["previousSecretExpiresAt"]
+    enabled = (await http.post(f"{path}:enable", json={})).json()
+    assert enabled["status"] == "WEBHOOK_ENDPOINT_STATUS_ENABLED"
+    deleted = await http.delete(path)
+    assert deleted.status_code == 200 and deleted.json() == {"id": created["id"], "deleted": True}
+    assert_envelope(await http.get(path), 404, "NOT_FOUND")

@@ -1,0 +1,189 @@
+"""The outbox relay: moves a producer's unpublished outbox rows to the webhooks service.
+
+It runs in the producing process (a `ServiceProcess.background` job). Each round, in one
+DB transaction, it claims the oldest unpublished rows with `FOR UPDATE SKIP LOCKED`,
+calls `publish` with them (WebhooksService.PublishEvents), and marks them published
+before committing. If the call fails the transaction rolls back and the rows stay
+unpublished; PublishEvents is idempotent by event id, so an answer lost after the
+webhooks service stored the events only causes a harmless resend. Several replicas can
+run at once: SKIP LOCKED hands them disjoint batches.
+
+A producer wires it up with one call in its server.py:
+
+    background=[outbox_relay_job(settings, engine, outbox, auth_client, service_name="accounts")]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from datetime import timedelta
+from typing import Any, Final
+
+import grpc
+import structlog
+from google.protobuf import struct_pb2
+from payment_engine_protos.webhooks.v1 import webhooks_pb2, webhooks_pb2_grpc
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from corelib.auth_client import AuthClient, ServiceTokenSource
+from corelib.config import Settings
+from corelib.outbox import OutboxEvent, claim_unpublished, mark_published, prune_published
+from corelib.timestamps import to_timestamp, utc_now
+
+log = structlog.get_logger("corelib.outbox_relay")
+
+# What a producer awaits to hand events on; raising leaves them unpublished.
+Publish = Callable[[Sequence[OutboxEvent]], Awaitable[None]]
+
+# PublishEvents takes at most 500 events per call.
+BATCH_SIZE_MAX_DEFAULT: Final = 200
+BATCH_SIZE_LIMIT: Final = 500
+# How long an idle relay sleeps before looking again, unless woken earlier. It bounds
+# the delay between a commit and its event reaching the webhooks service.
+IDLE_WAIT_S_DEFAULT: Final = 0.1
+PUBLISH_TIMEOUT_S: Final = 10.0
+# A failing publish is retried for as long as the process runs (events are never
+# dropped), with a capped exponential delay so a down webhooks service is not hammered.
+RETRY_DELAY_S_MIN: Final = 0.2
+RETRY_DELAY_S_MAX: Final = 30.0
+RETRY_JITTER_FRACTION: Final = 0.2
+# Published rows are kept a while for inspection, then deleted in bounded batches.
+PUBLISHED_RETENTION: Final = timedelta(days=7)
+PRUNE_INTERVAL_S: Final = 3600.0
+PRUNE_BATCH_MAX: Final = 1000
+
+
+def retry_delay_s(consecutive_failures: int) -> float:
+    exponent = max(0, min(consecutive_failures - 1, 16))
+    base = min(RETRY_DELAY_S_MAX, RETRY_DELAY_S_MIN * float(1 << exponent))
+    return base * random.uniform(1 - RETRY_JITTER_FRACTION, 1 + RETRY_JITTER_FRACTION)
+
+
+async def relay_once(engine: AsyncEngine, table: Table, publish: Publish, *, batch_size_max: int) -> int:
+    """One round: claim, publish, mark. Returns how many events were published."""
+    async with engine.begin() as conn:
+        events = await claim_unpublished(conn, table, limit=batch_size_max)
+        if not events:
+            return 0
+        async with asyncio.timeout(PUBLISH_TIMEOUT_S):
+            await publish(events)
+        await mark_published(conn, table, [event.row_id for event in events])
+    return len(events)
+
+
+async def prune_once(engine: AsyncEngine, table: Table) -> int:
+    async with engine.begin() as conn:
+        return await prune_published(
+            conn, table, older_than=utc_now() - PUBLISHED_RETENTION, limit=PRUNE_BATCH_MAX
+        )
+
+
+async def _pause(wake: asyncio.Event | None, seconds: float) -> None:
+    if wake is None:
+        await asyncio.sleep(seconds)
+        return
+    try:
+        async with asyncio.timeout(seconds):
+            await wake.wait()
+    except TimeoutError:
+        pass
+    wake.clear()
+
+
+async def run_relay(
+    engine: AsyncEngine,
+    table: Table,
+    publish: Publish,
+    *,
+    batch_size_max: int = BATCH_SIZE_MAX_DEFAULT,
+    idle_wait_s: float = IDLE_WAIT_S_DEFAULT,
+    wake: asyncio.Event | None = None,
+) -> None:
+    """Relays until cancelled. `wake`, when given and set (e.g. right after a commit that
+    recorded events), ends an idle wait early."""
+    if not 1 <= batch_size_max <= BATCH_SIZE_LIMIT:
+        raise ValueError(f"batch_size_max must be 1..{BATCH_SIZE_LIMIT}")
+    failures = 0
+    loop = asyncio.get_running_loop()
+    next_prune_at = loop.time() + PRUNE_INTERVAL_S
+    while True:
+        try:
+            published = await relay_once(engine, table, publish, batch_size_max=batch_size_max)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            failures += 1
+            delay = retry_delay_s(failures)
+            log.warning(
+                "outbox_relay_failed",
+                table=table.fullname,
+                consecutive_failures=failures,
+                retry_in_s=round(delay, 2),
+                error=repr(exc),
+            )
+            await asyncio.sleep(delay)
+            continue
+        if failures:
+            log.info("outbox_relay_recovered", table=table.fullname, after_failures=failures)
+            failures = 0
+        if loop.time() >= next_prune_at:
+            next_prune_at = loop.time() + PRUNE_INTERVAL_S
+            try:
+                await prune_once(engine, table)
+            except Exception as exc:
+                log.warning("outbox_prune_failed", table=table.fullname, error=repr(exc))
+        # A full batch means more may be waiting: go again at once.
+        if published < batch_size_max:
+            await _pause(wake, idle_wait_s)
+
+
+def event_message(event: OutboxEvent) -> webhooks_pb2.Event:
+    data = struct_pb2.Struct()
+    data.update(event.data)
+    return webhooks_pb2.Event(
+        event_id=event.event_id,
+        event_type=event.event_type,
+        tenant_id=event.tenant_id,
+        created_at=to_timestamp(event.created_at),
+        data=data,
+    )
+
+
+def webhooks_publisher(
+    channel: grpc.aio.Channel, tokens: ServiceTokenSource, *, timeout_s: float = PUBLISH_TIMEOUT_S
+) -> Publish:
+    """`publish` for run_relay: one PublishEvents call per batch, as this service."""
+    stub = webhooks_pb2_grpc.WebhooksServiceStub(channel)
+
+    async def publish(events: Sequence[OutboxEvent]) -> None:
+        request = webhooks_pb2.PublishEventsRequest(events=[event_message(e) for e in events])
+        await stub.PublishEvents(request, metadata=await tokens.metadata(), timeout=timeout_s)
+
+    return publish
+
+
+def outbox_relay_job(
+    settings: Settings,
+    engine: AsyncEngine,
+    table: Table,
+    auth_client: AuthClient,
+    *,
+    service_name: str,
+    wake: asyncio.Event | None = None,
+) -> Callable[[], Coroutine[Any, Any, None]]:
+    """The background job a producing service adds to its ServiceProcess."""
+
+    async def job() -> None:
+        tokens = ServiceTokenSource(
+            auth_client, service_name=service_name, service_secret=settings.service_secret
+        )
+        channel = grpc.aio.insecure_channel(settings.webhooks_addr)
+        try:
+            await run_relay(engine, table, webhooks_publisher(channel, tokens), wake=wake)
+        finally:
+            await channel.close()
+
+    return job

@@ -1,0 +1,96 @@
+"""Entry point of the webhooks service process: `python -m services.webhooks.server`.
+
+Besides the gRPC API, the process runs the delivery dispatcher and the retention job in
+the background; every replica runs both, safely (SKIP LOCKED claims and leases)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+from payment_engine_protos.webhooks.v1 import webhooks_pb2, webhooks_pb2_grpc
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from corelib.auth_client import remote_authenticator
+from corelib.authentication import Authenticator
+from corelib.config import DEFAULT_SERVICE_PORTS, Settings, load_settings
+from corelib.db import create_engine
+from corelib.grpc_server import ServiceProcess, serve_forever
+from corelib.logging import configure_logging
+from services.webhooks.api import WebhooksApi
+from services.webhooks.delivery import DeliveryRecorder
+from services.webhooks.dispatcher import Dispatcher
+from services.webhooks.endpoints import Endpoints
+from services.webhooks.events import Events
+from services.webhooks.retention import run_retention
+from services.webhooks.retry_schedule import parse_schedule
+from services.webhooks.sender import WebhookSender
+from services.webhooks.target_safety import Resolver, system_resolver
+
+SERVICE_NAMES = (webhooks_pb2.DESCRIPTOR.services_by_name["WebhooksService"].full_name,)
+
+
+def build(
+    settings: Settings, engine: AsyncEngine, *, resolver: Resolver = system_resolver
+) -> tuple[ServiceProcess, Authenticator]:
+    authenticator, _auth_client = remote_authenticator(settings)
+    timeout_s = settings.webhook_timeout_ms / 1000
+    if timeout_s <= 0:
+        raise ValueError("PE_WEBHOOK_TIMEOUT_MS must be positive")
+    schedule = parse_schedule(settings.webhook_retry_schedule)
+    production = not settings.is_sandbox
+    sender = WebhookSender(timeout_s=timeout_s, allow_internal_targets=not production, resolver=resolver)
+    recorder = DeliveryRecorder(engine, schedule)
+    dispatcher = Dispatcher(engine, sender, recorder, timeout_s=timeout_s)
+    endpoints = Endpoints(
+        engine,
+        production=production,
+        sender=sender,
+        recorder=recorder,
+        timeout_s=timeout_s,
+        deliveries_due=dispatcher.wake,
+    )
+    api = WebhooksApi(endpoints, Events(engine, deliveries_due=dispatcher.wake))
+
+    def register(server: grpc.aio.Server) -> None:
+        webhooks_pb2_grpc.add_WebhooksServiceServicer_to_server(api, server)
+
+    async def retention() -> None:
+        await run_retention(engine)
+
+    async def dispose() -> None:
+        await sender.aclose()
+        await engine.dispose()
+
+    process = ServiceProcess(
+        name="webhooks",
+        service_names=SERVICE_NAMES,
+        register=register,
+        background=[dispatcher.run, retention],
+        on_stop=[dispose],
+    )
+    return process, authenticator
+
+
+async def run(settings: Settings) -> None:
+    engine = create_engine(
+        settings.database_url, application_name="webhooks", pool_size=settings.db_pool_size
+    )
+    process, authenticator = build(settings, engine)
+    await serve_forever(
+        process,
+        authenticator,
+        host=settings.grpc_host,
+        port=settings.grpc_port or DEFAULT_SERVICE_PORTS["webhooks"],
+        metrics_port=settings.metrics_port,
+    )
+
+
+def main() -> None:
+    settings = load_settings()
+    configure_logging("webhooks", log_format=settings.log_format, level=settings.log_level)
+    asyncio.run(run(settings))
+
+
+if __name__ == "__main__":
+    main()

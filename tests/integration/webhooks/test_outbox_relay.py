@@ -1,0 +1,145 @@
+"""The shared outbox mechanism, as a producer uses it: events recorded in the producer's
+transaction, relayed to the webhooks service with a service token, idempotent by event
+id, by several relay replicas at once — on a throwaway outbox in a test schema."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+
+import grpc
+import pytest
+from sqlalchemy import MetaData, Table, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from corelib.auth_client import AuthClient, ServiceTokenSource
+from corelib.db import create_engine
+from corelib.outbox import OutboxEvent, outbox_table, record_event
+from corelib.outbox_relay import run_relay, webhooks_publisher
+from tests.integration.webhooks.receivers import Receiver
+from tests.integration.webhooks.stack import SERVICE_SECRET, WebhooksStack, eventually, running_webhooks
+
+SCHEMA = "outbox_relay_test"
+
+
+@pytest.fixture
+async def producer(database_url: str) -> AsyncIterator[tuple[AsyncEngine, Table]]:
+    engine = create_engine(database_url, application_name="outbox-producer", pool_size=6)
+    table = outbox_table(MetaData(schema=SCHEMA))
+    async with engine.begin() as conn:
+        await conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+        await conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
+        await conn.run_sync(table.metadata.create_all)
+    yield engine, table
+    async with engine.begin() as conn:
+        await conn.execute(text(f"DROP SCHEMA {SCHEMA} CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def stack(database_url: str) -> AsyncIterator[WebhooksStack]:
+    async with running_webhooks(database_url) as running:
+        yield running
+
+
+async def all_published(engine: AsyncEngine, table: Table) -> bool:
+    async with engine.connect() as conn:
+        waiting = (
+            await conn.execute(select(func.count()).where(table.c.published_at.is_(None)))
+        ).scalar_one()
+    return int(waiting) == 0
+
+
+async def test_a_recorded_event_is_relayed_and_delivered(
+    stack: WebhooksStack, producer: tuple[AsyncEngine, Table]
+) -> None:
+    engine, table = producer
+    tenant = await stack.new_tenant("Producer")
+    receiver = await Receiver().start()
+    channel = grpc.aio.insecure_channel(stack.settings.webhooks_addr)
+    auth_channel = grpc.aio.insecure_channel(stack.settings.auth_addr)
+    tokens = ServiceTokenSource(
+        AuthClient(auth_channel), service_name="accounts", service_secret=SERVICE_SECRET
+    )
+    relay = asyncio.create_task(
+        run_relay(engine, table, webhooks_publisher(channel, tokens), idle_wait_s=0.05)
+    )
+    try:
+        await stack.create_endpoint(tenant, receiver.url)
+        data = {"accountId": "acc_1", "availableBalance": 10.5, "currentBalance": 12.0, "currencyCode": "USD"}
+        async with engine.begin() as conn:
+            event_id = await record_event(
+                conn, table, tenant_id=tenant.tenant_id, event_type="account.balance.updated", data=data
+            )
+        # A rolled-back transaction leaves no event behind.
+        with pytest.raises(RuntimeError):
+            async with engine.begin() as conn:
+                await record_event(
+                    conn, table, tenant_id=tenant.tenant_id, event_type="transaction.created", data={}
+                )
+                raise RuntimeError("the state change failed")
+        arrived = await receiver.wait_count(1)
+        await eventually(lambda: all_published(engine, table))
+        # Marked unpublished again (a relay that crashed after publishing): resent, and
+        # the webhooks service ignores the duplicate.
+        async with engine.begin() as conn:
+            await conn.execute(update(table).values(published_at=None))
+        await eventually(lambda: all_published(engine, table))
+        await asyncio.sleep(0.4)
+    finally:
+        relay.cancel()
+        await asyncio.gather(relay, return_exceptions=True)
+        await receiver.stop()
+        await channel.close()
+        await auth_channel.close()
+    assert event_id.startswith("evt_")
+    assert [r.event["eventId"] for r in receiver.received] == [event_id]
+    assert arrived[0].event["eventType"] == "account.balance.updated" and arrived[0].event["data"] == data
+
+
+async def test_relay_replicas_publish_every_event_once(producer: tuple[AsyncEngine, Table]) -> None:
+    engine, table = producer
+    published: list[str] = []
+    calls = 0
+
+    async def publish(events: Sequence[OutboxEvent]) -> None:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.01)
+        # The first call fails, as a down webhooks service would: nothing is lost.
+        if calls == 1:
+            raise ConnectionError("webhooks unavailable")
+        published.extend(e.event_id for e in events)
+
+    async with engine.begin() as conn:
+        recorded = [
+            await record_event(
+                conn, table, tenant_id="org_test", event_type="transaction.created", data={"n": i}
+            )
+            for i in range(300)
+        ]
+    relays = [
+        asyncio.create_task(run_relay(engine, table, publish, batch_size_max=25, idle_wait_s=0.02))
+        for _ in range(3)
+    ]
+    try:
+        await eventually(lambda: all_published(engine, table), timeout_s=30)
+    finally:
+        for relay in relays:
+            relay.cancel()
+        await asyncio.gather(*relays, return_exceptions=True)
+    assert sorted(published) == sorted(recorded)
+
+
+async def test_record_event_refuses_what_the_webhooks_service_would(
+    producer: tuple[AsyncEngine, Table],
+) -> None:
+    engine, table = producer
+    async with engine.begin() as conn:
+        for tenant_id, event_type, data in (
+            ("", "transaction.created", {}),
+            ("org_1", "TransactionCreated", {}),
+            ("org_1", "transaction.created", {"blob": "x" * 70_000}),
+        ):
+            with pytest.raises(ValueError, match=r"bad|exceeds"):
+                await record_event(conn, table, tenant_id=tenant_id, event_type=event_type, data=data)
