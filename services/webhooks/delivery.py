@@ -13,6 +13,7 @@ from typing import Any, Final
 
 import orjson
 import structlog
+from prometheus_client import Counter, Histogram
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from corelib.db import unit_of_work
@@ -30,10 +31,20 @@ from services.webhooks.delivery_rules import (
 )
 from services.webhooks.repository import ClaimedDelivery, NewAttempt
 from services.webhooks.retry_schedule import RetrySchedule
-from services.webhooks.sender import WebhookSender
+from services.webhooks.sender import ERROR_LENGTH_MAX, WebhookSender
 from services.webhooks.signing import delivery_headers
 
 log = structlog.get_logger("webhooks.delivery")
+
+ATTEMPTS = Counter("pe_webhook_attempts_total", "Webhook delivery attempts", ["outcome"])
+ATTEMPT_LATENCY = Histogram(
+    "pe_webhook_attempt_seconds",
+    "Webhook delivery attempt time, connect to last byte",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+ENDPOINTS_DISABLED = Counter(
+    "pe_webhook_endpoints_disabled_total", "Endpoints disabled after failing a schedule"
+)
 
 RECORD_ATTEMPTS_MAX: Final = 5
 RECORD_RETRY_DELAY_S: Final = 0.2
@@ -85,21 +96,27 @@ def build_request(claimed: ClaimedDelivery, now: datetime) -> tuple[bytes, dict[
 
 
 async def attempt(sender: WebhookSender, claimed: ClaimedDelivery) -> AttemptOutcome:
-    """One attempt; never raises for the endpoint's sake, so a bad endpoint is only ever
-    a failed attempt."""
+    """One attempt. Never raises (but for cancellation): whatever goes wrong becomes a
+    failed attempt that is recorded and retried, so no claimed delivery is left to wait
+    for its lease to run out."""
     now = utc_now()
     try:
         body, headers = build_request(claimed, now)
+        outcome = await sender.post(claimed.url, body, headers)
+    except asyncio.CancelledError:
+        raise
     except Exception as exc:
-        log.exception("webhook_request_build_failed", delivery_id=claimed.id)
-        return AttemptOutcome(
+        log.exception("webhook_attempt_crashed", delivery_id=claimed.id)
+        outcome = AttemptOutcome(
             attempted_at=now,
             status_code=None,
             latency_ms=0,
-            error=f"request not built: {exc!r}"[:200],
+            error=f"internal error: {exc!r}"[:ERROR_LENGTH_MAX],
             response_body="",
         )
-    return await sender.post(claimed.url, body, headers)
+    ATTEMPTS.labels("succeeded" if outcome.succeeded else "failed").inc()
+    ATTEMPT_LATENCY.observe(outcome.latency_ms / 1000)
+    return outcome
 
 
 @dataclass(frozen=True)
@@ -208,6 +225,7 @@ class DeliveryRecorder:
         if await repository.disable_endpoint(
             conn, endpoint_id, disabled_reason(failures, failing_since, last_error)
         ):
+            ENDPOINTS_DISABLED.inc()
             log.warning(
                 "webhook_endpoint_disabled",
                 endpoint_id=endpoint_id,

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib.db import unit_of_work
 from services.webhooks import repository
+from services.webhooks.attempts import AttemptOutcome
 from services.webhooks.delivery import AttemptResult, DeliveryRecorder, attempt
 from services.webhooks.repository import ClaimedDelivery
 from services.webhooks.sender import WebhookSender
@@ -202,19 +203,16 @@ class Dispatcher:
         return done
 
     async def _deliver(self, delivery: ClaimedDelivery, lane: _Lane, lease_deadline: float) -> None:
+        latest_start = lease_deadline - self._timeout_s - LEASE_MARGIN_S
+        outcome: AttemptOutcome | None = None
         await lane.enter()
-        succeeded: bool | None = None
         try:
             async with self._sending:
-                latest_start = lease_deadline - self._timeout_s - LEASE_MARGIN_S
-                if asyncio.get_running_loop().time() > latest_start:
-                    await self._results.put(_Released(delivery))
-                    return
-                outcome = await attempt(self._sender, delivery)
-            succeeded = outcome.succeeded
+                if asyncio.get_running_loop().time() <= latest_start:
+                    outcome = await attempt(self._sender, delivery)
         finally:
-            await lane.leave(succeeded=succeeded)
-        await self._results.put(AttemptResult(delivery, outcome))
+            await lane.leave(succeeded=None if outcome is None else outcome.succeeded)
+        await self._results.put(_Released(delivery) if outcome is None else AttemptResult(delivery, outcome))
 
     async def _write_results(self) -> None:
         while True:

@@ -86,6 +86,7 @@ class CheckedTransport(httpx.AsyncBaseTransport):
         self._allow_internal = allow_internal
         self._ssl_context = ssl_context or httpx.create_ssl_context()
         self._idle: dict[Origin, list[_Connection]] = {}
+        self._swept_at = time.monotonic()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         assert isinstance(request.stream, httpx.AsyncByteStream)
@@ -103,20 +104,46 @@ class CheckedTransport(httpx.AsyncBaseTransport):
         return await self._exchange(connection, origin, request, body)
 
     def _take_idle(self, origin: Origin) -> _Connection | None:
-        stack = self._idle.get(origin)
         now = time.monotonic()
-        while stack:
+        if now - self._swept_at > IDLE_EXPIRY_S:
+            self._sweep(now)
+        stack = self._idle.get(origin)
+        found: _Connection | None = None
+        while stack and found is None:
             connection = stack.pop()
             if connection.usable(now):
-                return connection
-            connection.close()
-        return None
+                found = connection
+            else:
+                connection.close()
+        if stack is not None and not stack:
+            del self._idle[origin]
+        return found
+
+    def _sweep(self, now: float) -> None:
+        """Closes idle connections past their expiry, so endpoints that went quiet do not
+        keep sockets open here (or half-closed ones in CLOSE_WAIT)."""
+        self._swept_at = now
+        for origin in list(self._idle):
+            kept = []
+            for connection in self._idle[origin]:
+                if connection.usable(now):
+                    kept.append(connection)
+                else:
+                    connection.close()
+            if kept:
+                self._idle[origin] = kept
+            else:
+                del self._idle[origin]
 
     def _release(self, origin: Origin, connection: _Connection) -> None:
         if connection.protocol.our_state is h11.DONE and connection.protocol.their_state is h11.DONE:
             connection.protocol.start_next_cycle()
-            stack = self._idle.setdefault(origin, [])
-            if len(stack) < IDLE_CONNECTIONS_PER_ORIGIN_MAX and len(self._idle) <= ORIGINS_MAX:
+            if origin not in self._idle and len(self._idle) >= ORIGINS_MAX:
+                self._sweep(time.monotonic())
+            stack = self._idle.get(origin)
+            if stack is None and len(self._idle) < ORIGINS_MAX:
+                stack = self._idle[origin] = []
+            if stack is not None and len(stack) < IDLE_CONNECTIONS_PER_ORIGIN_MAX:
                 connection.idle_since = time.monotonic()
                 stack.append(connection)
                 return

@@ -239,10 +239,15 @@ async def delete_endpoint(conn: AsyncConnection, endpoint_id: str) -> None:
 
 
 async def rearm_pending_deliveries(conn: AsyncConnection, endpoint_id: str) -> int:
-    """On re-enable: every waiting delivery is due now, with a fresh retry schedule."""
+    """On re-enable: every waiting delivery is due now, with a fresh retry schedule. One a
+    dispatcher still holds under lease is left to it, so its result still applies."""
     result = await conn.execute(
         update(deliveries)
-        .where(deliveries.c.endpoint_id == endpoint_id, deliveries.c.status == PENDING)
+        .where(
+            deliveries.c.endpoint_id == endpoint_id,
+            deliveries.c.status == PENDING,
+            deliveries.c.claim_token.is_(None) | (deliveries.c.next_attempt_at <= func.now()),
+        )
         .values(next_attempt_at=func.now(), schedule_position=0, run_started_at=func.now(), claim_token=None)
     )
     return int(result.rowcount or 0)

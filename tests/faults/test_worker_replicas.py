@@ -98,7 +98,9 @@ def test_two_replicas_of_every_worker_share_the_work(engine_stack_factory: Engin
         key = engine.credentials.api_key
 
         async def both() -> list[list[str]]:
-            return await asyncio.gather(_pay_through(first, key, "one"), _pay_through(second, key, "two"))
+            return list(
+                await asyncio.gather(_pay_through(first, key, "one"), _pay_through(second, key, "two"))
+            )
 
         ids = [txn_id for batch in asyncio.run(both()) for txn_id in batch]
         url = libpq_url(engine.database_url)
@@ -115,13 +117,13 @@ def test_two_replicas_of_every_worker_share_the_work(engine_stack_factory: Engin
                     break
                 assert time.monotonic() < deadline, f"{row[0]} payments unfinished"
                 time.sleep(0.3)
-            statuses = dict(
+            statuses: dict[str, str] = dict(
                 db.execute(
                     "SELECT id, status FROM transactions.transactions WHERE id = ANY(%s)", (ids,)
                 ).fetchall()
             )
             assert set(statuses.values()) == {"COMPLETED"}
-            journals = dict(
+            journals: dict[str, int] = dict(
                 db.execute(
                     "SELECT transaction_id, count(*) FROM accounts.journal_entries "
                     "WHERE transaction_id = ANY(%s) GROUP BY transaction_id",
@@ -129,7 +131,7 @@ def test_two_replicas_of_every_worker_share_the_work(engine_stack_factory: Engin
                 ).fetchall()
             )
             assert journals == dict.fromkeys(ids, 1)
-            events = dict(
+            events: dict[str, int] = dict(
                 db.execute(
                     "SELECT payload->>'transactionId', count(*) FROM transactions.outbox "
                     "WHERE event_type = 'transaction.completed' AND payload->>'transactionId' = ANY(%s) "

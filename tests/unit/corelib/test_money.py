@@ -55,7 +55,10 @@ def test_currency_codes() -> None:
     assert refused.value.details["field"] == "currencyCode"
 
 
-@given(st.integers(min_value=-AMOUNT_MINOR_MAX, max_value=AMOUNT_MINOR_MAX), st.sampled_from(["USD", "JPY", "KWD"]))
+@given(
+    st.integers(min_value=-AMOUNT_MINOR_MAX, max_value=AMOUNT_MINOR_MAX),
+    st.sampled_from(["USD", "JPY", "KWD"]),
+)
 def test_minor_units_round_trip_through_the_json_double(minor: int, currency: str) -> None:
     as_double = major_from_minor(minor, currency)
     assert minor_from_major(as_double, currency) == minor

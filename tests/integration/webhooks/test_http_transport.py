@@ -1,11 +1,14 @@
-"""HTTPS delivery through the checked transport: the socket goes to the resolved address
-while SNI and certificate verification use the URL's host name; a certificate that does
-not verify is a failed attempt, never a silent downgrade."""
+"""The delivery transport against real sockets: HTTPS goes to the resolved address while
+SNI and certificate verification use the URL's host name (a certificate that does not
+verify fails the attempt); a keep-alive connection the receiver closed is replaced, not
+counted as a failure; a huge answer is cut short; a trickling one is timed out."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ssl
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -96,3 +99,69 @@ async def test_a_certificate_that_does_not_verify_fails_the_attempt(
         assert not outcome.succeeded and outcome.status_code is None
         assert "TLS handshake with receiver.test failed" in outcome.error
     assert receiver.received == []
+
+
+async def test_a_keep_alive_connection_the_receiver_closed_is_replaced() -> None:
+    requests = 0
+
+    async def answer_then_hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal requests
+        await reader.readuntil(b"\r\n\r\n")
+        requests += 1
+        # Keep-alive by HTTP/1.1 rules, closed anyway, as an idle timeout would.
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer_then_hang_up, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    sender = WebhookSender(timeout_s=3, allow_internal_targets=True)
+    try:
+        outcomes = [await sender.post(f"http://127.0.0.1:{port}/hook", b"{}", {}) for _ in range(5)]
+    finally:
+        await sender.aclose()
+        server.close()
+    assert all(o.succeeded for o in outcomes), outcomes
+    assert requests == 5
+
+
+async def test_a_huge_answer_is_cut_short_and_a_trickling_one_timed_out() -> None:
+    async def huge(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 50000000\r\n\r\n")
+        chunk = b"y" * 65536
+        try:
+            for _ in range(50_000_000 // len(chunk)):
+                writer.write(chunk)
+                await writer.drain()
+        except ConnectionError:
+            pass
+        writer.close()
+
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+        try:
+            for _ in range(1000):
+                writer.write(b"z")
+                await writer.drain()
+                await asyncio.sleep(0.05)
+        except ConnectionError:
+            pass
+        writer.close()
+
+    big = await asyncio.start_server(huge, "127.0.0.1", 0)
+    slow = await asyncio.start_server(trickle, "127.0.0.1", 0)
+    sender = WebhookSender(timeout_s=1, allow_internal_targets=True)
+    try:
+        started = time.monotonic()
+        cut = await sender.post(f"http://127.0.0.1:{big.sockets[0].getsockname()[1]}/hook", b"{}", {})
+        cut_s = time.monotonic() - started
+        trickled = await sender.post(f"http://127.0.0.1:{slow.sockets[0].getsockname()[1]}/hook", b"{}", {})
+    finally:
+        await sender.aclose()
+        big.close()
+        slow.close()
+    assert cut.succeeded and cut.response_body == "y" * 1024 and cut_s < 1
+    assert not trickled.succeeded and trickled.status_code == 200
+    assert trickled.error == "timed out after 1000 ms"
