@@ -20,10 +20,12 @@ from prometheus_client import Counter, Histogram
 
 from corelib.authentication import Authenticator
 from corelib.errors import ServiceError, decode_status
+from corelib.idempotency import IdempotentRequests, fingerprint, validate_key
 from corelib.ids import new_id
-from corelib.method_auth import rule_for
+from corelib.method_auth import is_http_post, response_class, rule_for
 from corelib.request_context import (
     CLIENT_ADDRESS_METADATA_KEY,
+    IDEMPOTENCY_KEY_METADATA_KEY,
     REQUEST_ID_METADATA_KEY,
     Principal,
     client_address_var,
@@ -61,6 +63,38 @@ def error_from_rpc(exc: grpc.aio.AioRpcError) -> ServiceError:
     return ServiceError(decoded.reason, decoded.message, decoded.details, decoded.metadata)
 
 
+async def _run_once(
+    store: IdempotentRequests,
+    inner: Handler,
+    request: Any,
+    context: RpcContext,
+    tenant_id: str,
+    key: str,
+    method: str,
+) -> Any:
+    replay = await store.begin(
+        tenant_id, key, method, fingerprint(method, request.SerializeToString(deterministic=True))
+    )
+    if replay is not None:
+        if replay.error is not None:
+            raise replay.error
+        assert replay.response is not None
+        return response_class(method).FromString(replay.response)
+    try:
+        response = await inner(request, context)
+    except ServiceError as error:
+        if error.code.http_status < 500:
+            await store.finish(tenant_id, key, error=error)
+        else:
+            await store.abandon(tenant_id, key)
+        raise
+    except Exception:
+        await store.abandon(tenant_id, key)
+        raise
+    await store.finish(tenant_id, key, response=response.SerializeToString(deterministic=True))
+    return response
+
+
 def _record(method: str, code: str, elapsed_s: float, *, logged: bool) -> None:
     RPC_HANDLED.labels(method, code).inc()
     RPC_LATENCY.labels(method).observe(elapsed_s)
@@ -81,8 +115,16 @@ def authorize(principal: Principal, *, scope: str, internal: bool) -> None:
 
 
 class CallPipeline(grpc.aio.ServerInterceptor):
-    def __init__(self, authenticator: Authenticator) -> None:
+    def __init__(
+        self,
+        authenticator: Authenticator,
+        *,
+        idempotency: IdempotentRequests | None = None,
+        idempotency_exempt: frozenset[str] = frozenset(),
+    ) -> None:
         self._authenticator = authenticator
+        self._idempotency = idempotency
+        self._idempotency_exempt = idempotency_exempt
 
     async def intercept_service(
         self,
@@ -105,6 +147,15 @@ class CallPipeline(grpc.aio.ServerInterceptor):
         logged = not method.startswith(UNLOGGED_PREFIX)
         rule = rule_for(method) if own else None
         authenticator = self._authenticator
+        idempotency = (
+            self._idempotency
+            if own
+            and rule is not None
+            and not rule.public
+            and is_http_post(method)
+            and method not in self._idempotency_exempt
+            else None
+        )
 
         async def call(request: Any, context: RpcContext) -> Any:
             metadata = {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
@@ -126,6 +177,17 @@ class CallPipeline(grpc.aio.ServerInterceptor):
                         structlog.contextvars.bind_contextvars(
                             principal=principal.id, tenant_id=principal.tenant_id
                         )
+                        key = metadata.get(IDEMPOTENCY_KEY_METADATA_KEY, "")
+                        if idempotency is not None and key and principal.tenant_id:
+                            return await _run_once(
+                                idempotency,
+                                inner,
+                                request,
+                                context,
+                                principal.tenant_id,
+                                validate_key(key),
+                                method,
+                            )
                 return await inner(request, context)
             except ServiceError as exc:
                 code = exc.reason

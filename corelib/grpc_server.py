@@ -23,6 +23,7 @@ from prometheus_client import start_http_server
 
 from corelib.authentication import Authenticator
 from corelib.grpc_pipeline import CallPipeline
+from corelib.idempotency import IdempotentRequests
 
 log = structlog.get_logger("corelib.server")
 
@@ -40,13 +41,22 @@ class ServiceProcess:
     register: Callable[[grpc.aio.Server], None]
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     on_stop: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    # Where POSTs' Idempotency-Keys are kept, and the RPCs that keep their own.
+    idempotency: IdempotentRequests | None = None
+    idempotency_exempt: frozenset[str] = frozenset()
 
 
 async def start_server(
     process: ServiceProcess, authenticator: Authenticator, *, host: str, port: int
 ) -> tuple[grpc.aio.Server, int]:
     server = grpc.aio.server(
-        interceptors=[CallPipeline(authenticator)],
+        interceptors=[
+            CallPipeline(
+                authenticator,
+                idempotency=process.idempotency,
+                idempotency_exempt=process.idempotency_exempt,
+            )
+        ],
         options=[
             ("grpc.max_receive_message_length", MESSAGE_BYTES_MAX),
             ("grpc.max_send_message_length", MESSAGE_BYTES_MAX),

@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from corelib.idempotency import idempotent_requests_table
 from corelib.outbox import outbox_table
 
 SCHEMA = "accounts"
@@ -100,3 +101,5 @@ postings = Table(
 )
 
 outbox = outbox_table(metadata)
+
+idempotent_requests = idempotent_requests_table(metadata)

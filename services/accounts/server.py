@@ -13,13 +13,14 @@ from corelib.authentication import Authenticator
 from corelib.config import DEFAULT_SERVICE_PORTS, Settings, load_settings
 from corelib.db import create_engine
 from corelib.grpc_server import ServiceProcess, serve_forever
+from corelib.idempotency import IdempotentRequests, purge_job
 from corelib.logging import configure_logging
 from corelib.outbox_relay import outbox_relay_job
 from services.accounts.accounts_book import AccountsBook
 from services.accounts.api import AccountsApi, LedgerApi
 from services.accounts.funding import Funding
 from services.accounts.holds import Holds
-from services.accounts.schema import outbox
+from services.accounts.schema import idempotent_requests, outbox
 from services.accounts.statements import Statements
 
 SERVICE_NAMES = (
@@ -41,12 +42,17 @@ def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Auth
     async def dispose() -> None:
         await engine.dispose()
 
+    idempotency = IdempotentRequests(engine, idempotent_requests)
     process = ServiceProcess(
         name="accounts",
         service_names=SERVICE_NAMES,
         register=register,
-        background=[outbox_relay_job(settings, engine, outbox, auth_client, service_name="accounts")],
+        background=[
+            outbox_relay_job(settings, engine, outbox, auth_client, service_name="accounts"),
+            purge_job(idempotency),
+        ],
         on_stop=[dispose],
+        idempotency=idempotency,
     )
     return process, authenticator
 

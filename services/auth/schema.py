@@ -17,6 +17,8 @@ from sqlalchemy import (
     text,
 )
 
+from corelib.idempotency import idempotent_requests_table
+
 SCHEMA = "auth"
 metadata = MetaData(schema=SCHEMA)
 
@@ -113,3 +115,5 @@ sandbox_credentials = Table(
     Column("password", Text, nullable=False),
     Column("api_key", Text, nullable=False),
 )
+
+idempotent_requests = idempotent_requests_table(metadata)

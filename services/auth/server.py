@@ -14,12 +14,14 @@ from corelib.authentication import Authenticator
 from corelib.config import DEFAULT_SERVICE_PORTS, Settings, load_settings
 from corelib.db import create_engine
 from corelib.grpc_server import ServiceProcess, serve_forever
+from corelib.idempotency import IdempotentRequests, purge_job
 from corelib.logging import configure_logging
 from services.auth.api import AuthApi
 from services.auth.api_keys import ApiKeys
 from services.auth.credentials import CredentialVerifier
 from services.auth.ext_authz import AuthorizationServicer
 from services.auth.login_throttle import ThrottlePolicy
+from services.auth.schema import idempotent_requests
 from services.auth.sessions import Sessions
 from services.auth.signing_keys import SigningKeyStore
 from services.auth.tokens import TokenIssuer
@@ -28,6 +30,8 @@ SERVICE_NAMES = (
     auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name,
     external_auth_pb2.DESCRIPTOR.services_by_name["Authorization"].full_name,
 )
+
+SECRET_BEARING_RPCS = frozenset(f"/{SERVICE_NAMES[0]}/{name}" for name in ("CreateApiKey", "RotateApiKey"))
 
 
 async def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Authenticator]:
@@ -65,7 +69,19 @@ async def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess
     async def dispose() -> None:
         await engine.dispose()
 
-    process = ServiceProcess(name="auth", service_names=SERVICE_NAMES, register=register, on_stop=[dispose])
+    idempotency = IdempotentRequests(engine, idempotent_requests)
+    process = ServiceProcess(
+        name="auth",
+        service_names=SERVICE_NAMES,
+        register=register,
+        on_stop=[dispose],
+        idempotency=idempotency,
+        # Their answers carry a secret, which is never stored readable: a repeat makes a new key.
+        idempotency_exempt=frozenset(
+            {f"/{SERVICE_NAMES[0]}/CreateApiKey", f"/{SERVICE_NAMES[0]}/RotateApiKey"}
+        ),
+        background=[purge_job(idempotency)],
+    )
     return process, authenticator
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from corelib.db import unit_of_work
 from corelib.errors import ServiceError
+from corelib.idempotency import validate_key
 from corelib.ids import new_id
 from corelib.money import positive_minor_from_major, validate_currency
 from corelib.request_context import Principal
@@ -34,7 +35,6 @@ from services.transactions.settlement_windows import SettlementCalendar
 from services.transactions.transaction_events import CREATED, record_transaction_event
 
 IDEMPOTENCY_TTL: Final = timedelta(hours=24)
-IDEMPOTENCY_KEY_LENGTH_MAX: Final = 255
 # How long a create may take before the saga worker treats it as crashed.
 CREATE_LEASE: Final = timedelta(seconds=30)
 DESCRIPTION_LENGTH_MAX: Final = 500
@@ -103,16 +103,6 @@ def validate_order(order: PaymentOrder) -> payment_types.PaymentType:
     return rail
 
 
-def validate_idempotency_key(key: str) -> str:
-    if len(key) > IDEMPOTENCY_KEY_LENGTH_MAX or not key.isprintable():
-        raise ServiceError(
-            "INVALID_REQUEST",
-            f"Idempotency-Key must be at most {IDEMPOTENCY_KEY_LENGTH_MAX} printable characters",
-            {"field": "Idempotency-Key"},
-        )
-    return key
-
-
 def _not_found(name: str, account_id: str) -> ServiceError:
     return ServiceError("NOT_FOUND", "Account not found", {"field": name, "accountId": account_id})
 
@@ -158,7 +148,7 @@ class Payments:
         tenant_id = caller.tenant_id
         if not tenant_id:
             raise ServiceError("FORBIDDEN", "Payments are made by a tenant; this caller has none")
-        key = validate_idempotency_key(idempotency_key) if idempotency_key else ""
+        key = validate_key(idempotency_key) if idempotency_key else ""
         rail = validate_order(order)
         if key:
             replay = await self._claim_key(tenant_id, key, fingerprint)

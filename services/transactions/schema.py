@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from corelib.idempotency import idempotent_requests_table
 from corelib.outbox import outbox_table
 
 SCHEMA = "transactions"
@@ -109,3 +110,5 @@ ach_batches = Table(
 )
 
 outbox = outbox_table(metadata)
+
+idempotent_requests = idempotent_requests_table(metadata)

@@ -20,6 +20,7 @@ from corelib.authentication import Authenticator
 from corelib.config import DEFAULT_SERVICE_PORTS, Settings, load_settings
 from corelib.db import create_engine
 from corelib.grpc_server import ServiceProcess, serve_forever
+from corelib.idempotency import IdempotentRequests, purge_job
 from corelib.logging import configure_logging
 from corelib.outbox_relay import outbox_relay_job
 from services.transactions.api import TransactionsApi, render_created
@@ -29,11 +30,12 @@ from services.transactions.ledger_client import LedgerClient
 from services.transactions.payment_queries import PaymentQueries
 from services.transactions.payments import Payments, RailTiming
 from services.transactions.saga_worker import SagaWorker, periodic
-from services.transactions.schema import outbox
+from services.transactions.schema import idempotent_requests, outbox
 from services.transactions.settlement_windows import SettlementCalendar
 
 SERVICE_NAMES = (transactions_pb2.DESCRIPTOR.services_by_name["TransactionsService"].full_name,)
 IDEMPOTENCY_PURGE_INTERVAL_S: Final = 60.0
+CREATE_TRANSACTION: Final = f"/{SERVICE_NAMES[0]}/CreateTransaction"
 
 
 def rail_timing(settings: Settings) -> RailTiming:
@@ -67,6 +69,7 @@ def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Auth
     async def dispose() -> None:
         await engine.dispose()
 
+    idempotency = IdempotentRequests(engine, idempotent_requests)
     process = ServiceProcess(
         name="transactions",
         service_names=SERVICE_NAMES,
@@ -75,8 +78,12 @@ def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Auth
             worker.run,
             periodic(IDEMPOTENCY_PURGE_INTERVAL_S, worker.purge_idempotency_keys),
             outbox_relay_job(settings, engine, outbox, auth_client, service_name="transactions"),
+            purge_job(idempotency),
         ],
         on_stop=[dispose],
+        idempotency=idempotency,
+        # Payment creation keeps its key in the same transaction as the payment.
+        idempotency_exempt=frozenset({CREATE_TRANSACTION}),
     )
     return process, authenticator, worker
 

@@ -275,3 +275,39 @@ def test_list_paginates(http: httpx.Client) -> None:
             break
     assert set(seen) == created and len(seen) == 5
     assert seen == sorted(seen, reverse=True)
+
+
+def test_every_post_honours_the_idempotency_key(http: httpx.Client) -> None:
+    key = f"account-{time.time_ns()}"
+    body = {"name": "Idempotent", "currencyCode": "USD"}
+    first = http.post("/api/v1/accounts", json=body, headers={"Idempotency-Key": key})
+    again = http.post("/api/v1/accounts", json=body, headers={"Idempotency-Key": key})
+    assert first.status_code == again.status_code == 201
+    assert first.content == again.content
+    listed = http.get("/api/v1/accounts", params={"pageSize": 100}).json()["accounts"]
+    assert [a["id"] for a in listed].count(first.json()["id"]) == 1
+    other = http.post("/api/v1/accounts", json={**body, "name": "Other"}, headers={"Idempotency-Key": key})
+    assert_envelope(other, 422, "IDEMPOTENCY_KEY_REUSED")
+    # A refusal is replayed too, until the key expires.
+    account_id = first.json()["id"]
+    freeze_key = f"freeze-{key}"
+    assert (
+        http.post(
+            f"/api/v1/accounts/{account_id}:freeze", json={}, headers={"Idempotency-Key": freeze_key}
+        ).status_code
+        == 200
+    )
+    replayed = http.post(
+        f"/api/v1/accounts/{account_id}:freeze", json={}, headers={"Idempotency-Key": freeze_key}
+    )
+    assert replayed.status_code == 200 and replayed.json()["status"] == "FROZEN"
+    fresh = http.post(f"/api/v1/accounts/{account_id}:freeze", json={})
+    assert_envelope(fresh, 422, "INVALID_ACCOUNT_STATUS")
+
+
+def test_api_key_secrets_are_never_replayed(http: httpx.Client) -> None:
+    key = f"apikey-{time.time_ns()}"
+    body = {"name": "twice", "scopes": ["account:read"]}
+    first = http.post("/api/v1/api-keys", json=body, headers={"Idempotency-Key": key}).json()
+    second = http.post("/api/v1/api-keys", json=body, headers={"Idempotency-Key": key}).json()
+    assert first["secret"] != second["secret"]
