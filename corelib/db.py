@@ -6,15 +6,18 @@ service to its own database later is a change of `PE_DATABASE_URL` only.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Final
+from dataclasses import fields
+from typing import Any, Final, TypeVar
 
-from sqlalchemy import make_url
+from sqlalchemy import Table, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 STATEMENT_TIMEOUT_MS: Final = 10_000
 LOCK_TIMEOUT_MS: Final = 5_000
+
+RowT = TypeVar("RowT")
 
 
 def async_url(database_url: str) -> str:
@@ -52,3 +55,13 @@ async def unit_of_work(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """One database transaction: commits when the block succeeds, rolls back otherwise."""
     async with engine.begin() as connection:
         yield connection
+
+
+def row_as(cls: type[RowT], mapping: Mapping[Any, Any]) -> RowT:
+    """A repository's frozen dataclass from a result row, field by field."""
+    return cls(**{field.name: mapping[field.name] for field in fields(cls)})  # type: ignore[arg-type]
+
+
+def columns_of(table: Table, cls: type[Any]) -> list[Any]:
+    """The table's columns that the dataclass holds, in its field order."""
+    return [table.c[field.name] for field in fields(cls)]

@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from corelib.db import columns_of, row_as
 from services.accounts.schema import accounts, holds, journal_entries, postings
 
 
@@ -68,14 +69,6 @@ class NewPosting:
     amount_minor: int
 
 
-def _row(cls: Any, mapping: Any) -> Any:
-    return cls(**{name: mapping[name] for name in cls.__dataclass_fields__})
-
-
-def _columns(table: Any, cls: Any) -> list[Any]:
-    return [table.c[name] for name in cls.__dataclass_fields__]
-
-
 # accounts
 
 
@@ -104,23 +97,23 @@ async def insert_account(
                     metadata=metadata,
                 )
                 .on_conflict_do_nothing(index_elements=[accounts.c.id])
-                .returning(*_columns(accounts, AccountRow))
+                .returning(*columns_of(accounts, AccountRow))
             )
         )
         .mappings()
         .first()
     )
-    return None if row is None else _row(AccountRow, row)
+    return None if row is None else row_as(AccountRow, row)
 
 
 async def get_account(
     conn: AsyncConnection, account_id: str, *, for_update: bool = False
 ) -> AccountRow | None:
-    query = select(*_columns(accounts, AccountRow)).where(accounts.c.id == account_id)
+    query = select(*columns_of(accounts, AccountRow)).where(accounts.c.id == account_id)
     if for_update:
         query = query.with_for_update()
     row = (await conn.execute(query)).mappings().first()
-    return None if row is None else _row(AccountRow, row)
+    return None if row is None else row_as(AccountRow, row)
 
 
 async def lock_accounts(conn: AsyncConnection, account_ids: list[str]) -> dict[str, AccountRow]:
@@ -128,7 +121,7 @@ async def lock_accounts(conn: AsyncConnection, account_ids: list[str]) -> dict[s
     rows = (
         (
             await conn.execute(
-                select(*_columns(accounts, AccountRow))
+                select(*columns_of(accounts, AccountRow))
                 .where(accounts.c.id.in_(sorted(set(account_ids))))
                 .order_by(accounts.c.id)
                 .with_for_update()
@@ -137,16 +130,16 @@ async def lock_accounts(conn: AsyncConnection, account_ids: list[str]) -> dict[s
         .mappings()
         .all()
     )
-    return {row["id"]: _row(AccountRow, row) for row in rows}
+    return {row["id"]: row_as(AccountRow, row) for row in rows}
 
 
 async def get_accounts(conn: AsyncConnection, account_ids: list[str]) -> list[AccountRow]:
     rows = (
-        (await conn.execute(select(*_columns(accounts, AccountRow)).where(accounts.c.id.in_(account_ids))))
+        (await conn.execute(select(*columns_of(accounts, AccountRow)).where(accounts.c.id.in_(account_ids))))
         .mappings()
         .all()
     )
-    return [_row(AccountRow, row) for row in rows]
+    return [row_as(AccountRow, row) for row in rows]
 
 
 async def list_accounts(
@@ -158,7 +151,7 @@ async def list_accounts(
     currency_code: str | None,
     limit: int,
 ) -> list[AccountRow]:
-    query = select(*_columns(accounts, AccountRow)).where(accounts.c.tenant_id == tenant_id)
+    query = select(*columns_of(accounts, AccountRow)).where(accounts.c.tenant_id == tenant_id)
     if after_id is not None:
         query = query.where(accounts.c.id > after_id)
     if status is not None:
@@ -166,7 +159,7 @@ async def list_accounts(
     if currency_code is not None:
         query = query.where(accounts.c.currency_code == currency_code)
     rows = (await conn.execute(query.order_by(accounts.c.id).limit(limit))).mappings().all()
-    return [_row(AccountRow, row) for row in rows]
+    return [row_as(AccountRow, row) for row in rows]
 
 
 async def set_status(conn: AsyncConnection, account_id: str, status: str) -> AccountRow:
@@ -176,14 +169,13 @@ async def set_status(conn: AsyncConnection, account_id: str, status: str) -> Acc
                 update(accounts)
                 .where(accounts.c.id == account_id)
                 .values(status=status, updated_at=func.now())
-                .returning(*_columns(accounts, AccountRow))
+                .returning(*columns_of(accounts, AccountRow))
             )
         )
         .mappings()
         .one()
     )
-    result: AccountRow = _row(AccountRow, row)
-    return result
+    return row_as(AccountRow, row)
 
 
 async def add_to_balances(
@@ -199,14 +191,13 @@ async def add_to_balances(
                     held_balance_minor=accounts.c.held_balance_minor + held_delta_minor,
                     updated_at=func.now(),
                 )
-                .returning(*_columns(accounts, AccountRow))
+                .returning(*columns_of(accounts, AccountRow))
             )
         )
         .mappings()
         .one()
     )
-    result: AccountRow = _row(AccountRow, row)
-    return result
+    return row_as(AccountRow, row)
 
 
 async def reserve_if_available(
@@ -226,13 +217,13 @@ async def reserve_if_available(
                 .values(
                     held_balance_minor=accounts.c.held_balance_minor + amount_minor, updated_at=func.now()
                 )
-                .returning(*_columns(accounts, AccountRow))
+                .returning(*columns_of(accounts, AccountRow))
             )
         )
         .mappings()
         .first()
     )
-    return None if row is None else _row(AccountRow, row)
+    return None if row is None else row_as(AccountRow, row)
 
 
 # holds
@@ -263,21 +254,21 @@ async def insert_hold(
                     description=description,
                 )
                 .on_conflict_do_nothing(index_elements=[holds.c.id])
-                .returning(*_columns(holds, HoldRow))
+                .returning(*columns_of(holds, HoldRow))
             )
         )
         .mappings()
         .first()
     )
-    return None if row is None else _row(HoldRow, row)
+    return None if row is None else row_as(HoldRow, row)
 
 
 async def get_hold(conn: AsyncConnection, hold_id: str, *, for_update: bool = False) -> HoldRow | None:
-    query = select(*_columns(holds, HoldRow)).where(holds.c.id == hold_id)
+    query = select(*columns_of(holds, HoldRow)).where(holds.c.id == hold_id)
     if for_update:
         query = query.with_for_update()
     row = (await conn.execute(query)).mappings().first()
-    return None if row is None else _row(HoldRow, row)
+    return None if row is None else row_as(HoldRow, row)
 
 
 async def finish_hold(
@@ -299,14 +290,13 @@ async def finish_hold(
                     journal_entry_id=journal_entry_id,
                     updated_at=func.now(),
                 )
-                .returning(*_columns(holds, HoldRow))
+                .returning(*columns_of(holds, HoldRow))
             )
         )
         .mappings()
         .one()
     )
-    result: HoldRow = _row(HoldRow, row)
-    return result
+    return row_as(HoldRow, row)
 
 
 # journal and postings
@@ -349,11 +339,11 @@ async def insert_journal_entry(
 async def list_postings(
     conn: AsyncConnection, account_id: str, *, before_seq: int | None, limit: int
 ) -> list[PostingRow]:
-    query = select(*_columns(postings, PostingRow)).where(postings.c.account_id == account_id)
+    query = select(*columns_of(postings, PostingRow)).where(postings.c.account_id == account_id)
     if before_seq is not None:
         query = query.where(postings.c.seq < before_seq)
     rows = (await conn.execute(query.order_by(postings.c.seq.desc()).limit(limit))).mappings().all()
-    return [_row(PostingRow, row) for row in rows]
+    return [row_as(PostingRow, row) for row in rows]
 
 
 # reconciliation

@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from corelib.db import row_as
 from services.auth.schema import (
     api_keys,
     login_attempts,
@@ -74,10 +75,6 @@ class SigningKeyRow:
     retire_at: datetime | None
 
 
-def _row(cls: Any, mapping: Any) -> Any:
-    return cls(**{name: mapping[name] for name in cls.__dataclass_fields__})
-
-
 # tenants
 
 
@@ -87,7 +84,7 @@ async def insert_tenant(conn: AsyncConnection, tenant_id: str, name: str) -> Non
 
 async def get_tenant(conn: AsyncConnection, tenant_id: str) -> TenantRow | None:
     row = (await conn.execute(select(tenants).where(tenants.c.id == tenant_id))).mappings().first()
-    return None if row is None else _row(TenantRow, row)
+    return None if row is None else row_as(TenantRow, row)
 
 
 async def find_tenant_by_name(conn: AsyncConnection, name: str) -> TenantRow | None:
@@ -96,7 +93,7 @@ async def find_tenant_by_name(conn: AsyncConnection, name: str) -> TenantRow | N
         .mappings()
         .first()
     )
-    return None if row is None else _row(TenantRow, row)
+    return None if row is None else row_as(TenantRow, row)
 
 
 # users
@@ -118,12 +115,12 @@ async def find_user_by_username(conn: AsyncConnection, username: str) -> UserRow
         .mappings()
         .first()
     )
-    return None if row is None else _row(UserRow, row)
+    return None if row is None else row_as(UserRow, row)
 
 
 async def get_user(conn: AsyncConnection, user_id: str) -> UserRow | None:
     row = (await conn.execute(select(users).where(users.c.id == user_id))).mappings().first()
-    return None if row is None else _row(UserRow, row)
+    return None if row is None else row_as(UserRow, row)
 
 
 # sessions and refresh tokens
@@ -187,7 +184,7 @@ async def lock_refresh_token(conn: AsyncConnection, token_hash: bytes) -> Refres
         .mappings()
         .first()
     )
-    return None if row is None else _row(RefreshTokenRow, row)
+    return None if row is None else row_as(RefreshTokenRow, row)
 
 
 async def mark_refresh_token_used(conn: AsyncConnection, token_id: str) -> bool:
@@ -230,47 +227,46 @@ async def insert_api_key(
                     rotated_from_id=rotated_from_id,
                     created_by=created_by,
                 )
-                .returning(*_api_key_columns())
+                .returning(*_api_keycolumns_of())
             )
         )
         .mappings()
         .one()
     )
-    result: ApiKeyRow = _row(ApiKeyRow, row)
-    return result
+    return row_as(ApiKeyRow, row)
 
 
-def _api_key_columns() -> list[Any]:
+def _api_keycolumns_of() -> list[Any]:
     return [api_keys.c[name] for name in ApiKeyRow.__dataclass_fields__]
 
 
 async def get_api_key(
     conn: AsyncConnection, tenant_id: str, key_id: str, *, for_update: bool = False
 ) -> ApiKeyRow | None:
-    query = select(*_api_key_columns()).where(api_keys.c.id == key_id, api_keys.c.tenant_id == tenant_id)
+    query = select(*_api_keycolumns_of()).where(api_keys.c.id == key_id, api_keys.c.tenant_id == tenant_id)
     if for_update:
         query = query.with_for_update()
     row = (await conn.execute(query)).mappings().first()
-    return None if row is None else _row(ApiKeyRow, row)
+    return None if row is None else row_as(ApiKeyRow, row)
 
 
 async def find_api_key_by_hash(conn: AsyncConnection, secret_hash: bytes) -> ApiKeyRow | None:
     row = (
-        (await conn.execute(select(*_api_key_columns()).where(api_keys.c.secret_hash == secret_hash)))
+        (await conn.execute(select(*_api_keycolumns_of()).where(api_keys.c.secret_hash == secret_hash)))
         .mappings()
         .first()
     )
-    return None if row is None else _row(ApiKeyRow, row)
+    return None if row is None else row_as(ApiKeyRow, row)
 
 
 async def list_api_keys(
     conn: AsyncConnection, tenant_id: str, *, before_id: str | None, limit: int
 ) -> list[ApiKeyRow]:
-    query = select(*_api_key_columns()).where(api_keys.c.tenant_id == tenant_id)
+    query = select(*_api_keycolumns_of()).where(api_keys.c.tenant_id == tenant_id)
     if before_id is not None:
         query = query.where(api_keys.c.id < before_id)
     rows = (await conn.execute(query.order_by(api_keys.c.id.desc()).limit(limit))).mappings().all()
-    return [_row(ApiKeyRow, row) for row in rows]
+    return [row_as(ApiKeyRow, row) for row in rows]
 
 
 async def revoke_api_key(conn: AsyncConnection, key_id: str) -> None:
@@ -328,7 +324,7 @@ async def published_signing_keys(conn: AsyncConnection, now: datetime) -> list[S
         .mappings()
         .all()
     )
-    return [_row(SigningKeyRow, row) for row in rows]
+    return [row_as(SigningKeyRow, row) for row in rows]
 
 
 async def schedule_retirement(conn: AsyncConnection, except_kid: str, retire_at: datetime) -> None:

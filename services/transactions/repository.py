@@ -10,6 +10,7 @@ from sqlalchemy import Select, and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from corelib.db import columns_of, row_as
 from services.transactions.schema import ach_batches, debit_authorizations, idempotency_keys, transactions
 
 
@@ -75,14 +76,6 @@ class TransactionFilter:
     created_before: datetime | None = None
 
 
-def _row(cls: Any, mapping: Any) -> Any:
-    return cls(**{name: mapping[name] for name in cls.__dataclass_fields__})
-
-
-def _columns(table: Any, cls: Any) -> list[Any]:
-    return [table.c[name] for name in cls.__dataclass_fields__]
-
-
 # transactions
 
 
@@ -90,24 +83,23 @@ async def insert_transaction(conn: AsyncConnection, values: dict[str, Any]) -> T
     row = (
         (
             await conn.execute(
-                insert(transactions).values(**values).returning(*_columns(transactions, TransactionRow))
+                insert(transactions).values(**values).returning(*columns_of(transactions, TransactionRow))
             )
         )
         .mappings()
         .one()
     )
-    result: TransactionRow = _row(TransactionRow, row)
-    return result
+    return row_as(TransactionRow, row)
 
 
 async def get_transaction(
     conn: AsyncConnection, transaction_id: str, *, for_update: bool = False
 ) -> TransactionRow | None:
-    query = select(*_columns(transactions, TransactionRow)).where(transactions.c.id == transaction_id)
+    query = select(*columns_of(transactions, TransactionRow)).where(transactions.c.id == transaction_id)
     if for_update:
         query = query.with_for_update()
     row = (await conn.execute(query)).mappings().first()
-    return None if row is None else _row(TransactionRow, row)
+    return None if row is None else row_as(TransactionRow, row)
 
 
 def _visible_to(tenant_id: str) -> Any:
@@ -123,7 +115,7 @@ async def get_visible_transaction(
     row = (
         (
             await conn.execute(
-                select(*_columns(transactions, TransactionRow)).where(
+                select(*columns_of(transactions, TransactionRow)).where(
                     transactions.c.id == transaction_id, _visible_to(tenant_id)
                 )
             )
@@ -131,13 +123,13 @@ async def get_visible_transaction(
         .mappings()
         .first()
     )
-    return None if row is None else _row(TransactionRow, row)
+    return None if row is None else row_as(TransactionRow, row)
 
 
 async def list_transactions(
     conn: AsyncConnection, tenant_id: str, where: TransactionFilter, *, before_id: str | None, limit: int
 ) -> list[TransactionRow]:
-    query: Select[Any] = select(*_columns(transactions, TransactionRow)).where(_visible_to(tenant_id))
+    query: Select[Any] = select(*columns_of(transactions, TransactionRow)).where(_visible_to(tenant_id))
     if before_id is not None:
         query = query.where(transactions.c.id < before_id)
     if where.status is not None:
@@ -158,7 +150,7 @@ async def list_transactions(
     if where.created_before is not None:
         query = query.where(transactions.c.created_at < where.created_before)
     rows = (await conn.execute(query.order_by(transactions.c.id.desc()).limit(limit))).mappings().all()
-    return [_row(TransactionRow, row) for row in rows]
+    return [row_as(TransactionRow, row) for row in rows]
 
 
 async def update_transaction(
@@ -170,14 +162,13 @@ async def update_transaction(
                 update(transactions)
                 .where(transactions.c.id == transaction_id)
                 .values(**values, updated_at=func.now())
-                .returning(*_columns(transactions, TransactionRow))
+                .returning(*columns_of(transactions, TransactionRow))
             )
         )
         .mappings()
         .one()
     )
-    result: TransactionRow = _row(TransactionRow, row)
-    return result
+    return row_as(TransactionRow, row)
 
 
 async def claim_due(
@@ -199,13 +190,13 @@ async def claim_due(
                 update(transactions)
                 .where(transactions.c.id.in_(due))
                 .values(next_attempt_at=now + lease, attempts=transactions.c.attempts + 1)
-                .returning(*_columns(transactions, TransactionRow))
+                .returning(*columns_of(transactions, TransactionRow))
             )
         )
         .mappings()
         .all()
     )
-    return [_row(TransactionRow, row) for row in rows]
+    return [row_as(TransactionRow, row) for row in rows]
 
 
 async def next_due_at(conn: AsyncConnection) -> datetime | None:
@@ -248,7 +239,7 @@ async def get_idempotency_key(conn: AsyncConnection, tenant_id: str, key: str) -
         .mappings()
         .first()
     )
-    return None if row is None else _row(IdempotencyRow, row)
+    return None if row is None else row_as(IdempotencyRow, row)
 
 
 async def record_idempotent_outcome(
@@ -319,14 +310,13 @@ async def insert_debit_authorization(conn: AsyncConnection, values: dict[str, An
             await conn.execute(
                 insert(debit_authorizations)
                 .values(**values)
-                .returning(*_columns(debit_authorizations, DebitAuthorizationRow))
+                .returning(*columns_of(debit_authorizations, DebitAuthorizationRow))
             )
         )
         .mappings()
         .one()
     )
-    result: DebitAuthorizationRow = _row(DebitAuthorizationRow, row)
-    return result
+    return row_as(DebitAuthorizationRow, row)
 
 
 async def get_debit_authorization(
@@ -335,7 +325,7 @@ async def get_debit_authorization(
     row = (
         (
             await conn.execute(
-                select(*_columns(debit_authorizations, DebitAuthorizationRow)).where(
+                select(*columns_of(debit_authorizations, DebitAuthorizationRow)).where(
                     debit_authorizations.c.id == authorization_id
                 )
             )
@@ -343,7 +333,7 @@ async def get_debit_authorization(
         .mappings()
         .first()
     )
-    return None if row is None else _row(DebitAuthorizationRow, row)
+    return None if row is None else row_as(DebitAuthorizationRow, row)
 
 
 async def find_active_debit_authorization(
@@ -352,7 +342,7 @@ async def find_active_debit_authorization(
     row = (
         (
             await conn.execute(
-                select(*_columns(debit_authorizations, DebitAuthorizationRow))
+                select(*columns_of(debit_authorizations, DebitAuthorizationRow))
                 .where(
                     debit_authorizations.c.payer_account_id == payer_account_id,
                     debit_authorizations.c.grantee_tenant_id == grantee_tenant_id,
@@ -364,13 +354,13 @@ async def find_active_debit_authorization(
         .mappings()
         .first()
     )
-    return None if row is None else _row(DebitAuthorizationRow, row)
+    return None if row is None else row_as(DebitAuthorizationRow, row)
 
 
 async def list_debit_authorizations(
     conn: AsyncConnection, tenant_id: str, *, before_id: str | None, limit: int
 ) -> list[DebitAuthorizationRow]:
-    query = select(*_columns(debit_authorizations, DebitAuthorizationRow)).where(
+    query = select(*columns_of(debit_authorizations, DebitAuthorizationRow)).where(
         or_(
             debit_authorizations.c.payer_tenant_id == tenant_id,
             debit_authorizations.c.grantee_tenant_id == tenant_id,
@@ -381,7 +371,7 @@ async def list_debit_authorizations(
     rows = (
         (await conn.execute(query.order_by(debit_authorizations.c.id.desc()).limit(limit))).mappings().all()
     )
-    return [_row(DebitAuthorizationRow, row) for row in rows]
+    return [row_as(DebitAuthorizationRow, row) for row in rows]
 
 
 async def revoke_debit_authorization(conn: AsyncConnection, authorization_id: str) -> DebitAuthorizationRow:
@@ -391,14 +381,13 @@ async def revoke_debit_authorization(conn: AsyncConnection, authorization_id: st
                 update(debit_authorizations)
                 .where(debit_authorizations.c.id == authorization_id)
                 .values(revoked_at=func.coalesce(debit_authorizations.c.revoked_at, func.now()))
-                .returning(*_columns(debit_authorizations, DebitAuthorizationRow))
+                .returning(*columns_of(debit_authorizations, DebitAuthorizationRow))
             )
         )
         .mappings()
         .one()
     )
-    result: DebitAuthorizationRow = _row(DebitAuthorizationRow, row)
-    return result
+    return row_as(DebitAuthorizationRow, row)
 
 
 # ACH batches
