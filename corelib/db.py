@@ -41,7 +41,6 @@ def create_engine(database_url: str, *, application_name: str, pool_size: int = 
         async_url(database_url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={
             "application_name": application_name,

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVICES = sorted(p.name for p in (ROOT / "services").iterdir() if (p / "__init__.py").exists())
 SQL_CONSTRUCTS = {"select", "insert", "update", "delete", "text"}
 # Modules allowed to hold SQL: each service's repository, its table definitions and
-# migrations, and the shared database, migration and outbox mechanisms.
+# migrations, and the shared database, migration, outbox and idempotency mechanisms.
 SQL_ALLOWED = (
     "repository.py",
     "schema.py",
@@ -24,6 +24,7 @@ SQL_ALLOWED = (
     "corelib/migrations.py",
     "corelib/outbox.py",
     "corelib/outbox_relay.py",
+    "corelib/idempotency.py",
 )
 
 

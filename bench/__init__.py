@@ -1,0 +1,1 @@
+"""Benchmarks of the running engine beside pgbench TPC-B: `python -m bench`."""

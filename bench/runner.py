@@ -1,0 +1,275 @@
+"""One benchmark run: engine up, pgbench baselines, every scenario, report, engine down."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import psycopg
+
+from bench import database, pgbench, report
+from bench.context import BenchContext, SkipScenario
+from bench.cpu import CpuMeter
+from bench.engine import EngineInfo, EngineProcess, EngineStartError
+from bench.options import BenchOptions, parse_options
+from bench.pgbench import PgbenchError, PgbenchRun
+from bench.scenarios import SCENARIO_FUNCTIONS
+from bench.scenarios.payments import TARGET_COMPLETED_PER_S, TARGET_P99_CREATE_MS
+from bench.scenarios.webhooks import TARGET_EVENTS_PER_S, TARGET_P99_MS
+from launcher.database import create_database_if_missing
+
+# The login scenario logs in thousands of times from one address; the engine's default
+# (60 a minute) would turn it into a benchmark of the throttle.
+LOGIN_ATTEMPTS_PER_ADDRESS_MAX: Final = 10_000_000
+HOLD_POST_TARGET_RATIO: Final = 0.5
+RUN_ID_BYTES: Final = 4
+CPU_MODEL_KEY: Final = "model name"
+
+
+def machine_info() -> dict[str, Any]:
+    cpu_model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(CPU_MODEL_KEY):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {
+        "nproc": affinity,
+        "cpu_count": os.cpu_count(),
+        "cpu_model": cpu_model,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "load_average_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
+    }
+
+
+def _print_section(title: str, lines: Sequence[str]) -> None:
+    print(f"\n== {title}", flush=True)
+    for line in lines:
+        print(line, flush=True)
+
+
+async def prepare_pgbench(ctx: BenchContext) -> None:
+    """pgbench -i into its own database on the engine's server; the runs themselves come
+    before each scenario run (context.py)."""
+    engine = ctx.engine
+    started = time.monotonic()
+    await asyncio.to_thread(
+        create_database_if_missing, engine.server_database_url("postgres"), pgbench.DATABASE
+    )
+    await asyncio.to_thread(pgbench.initialise, engine.postgres_port, scale=ctx.options.pgbench_scale)
+    await database.checkpoint(engine.libpq_url)
+    ctx.pgbench_ready = True
+    print(
+        f"  pgbench -i -s {ctx.options.pgbench_scale}: {time.monotonic() - started:.1f} s; "
+        f"each run below is preceded by {ctx.options.pgbench_seconds:g} s of pgbench TPC-B at its clients",
+        flush=True,
+    )
+
+
+async def run_scenarios(ctx: BenchContext, host: EngineProcess) -> None:
+    for name in ctx.options.scenarios:
+        failure = host.failure()
+        if failure is not None:
+            ctx.note(f"{name} not run: {failure}")
+            continue
+        print(f"\n== {name}", flush=True)
+        try:
+            await SCENARIO_FUNCTIONS[name](ctx)
+        except SkipScenario as reason:
+            ctx.note(f"{name} skipped: {reason}")
+        except Exception as error:
+            traceback.print_exc()
+            ctx.note(f"{name} failed: {type(error).__name__}: {error}")
+
+
+def target_lines(ctx: BenchContext) -> list[str]:
+    """The issues' targets beside what this run reached."""
+    rows = ctx.rows
+    lines = []
+    for row in rows:
+        if row.scenario == "hold_post_spread" and row.ratio is not None:
+            verdict = "met" if row.ratio >= HOLD_POST_TARGET_RATIO else "not met"
+            lines.append(
+                f"  hold+post spread ≥ {HOLD_POST_TARGET_RATIO:.0%} of pgbench tps, c={row.clients}: "
+                f"{row.ratio:.0%} ({row.ops_per_s:,.0f}/s vs {row.baseline_tps:,.0f} tps) — {verdict}"
+            )
+    for row in rows:
+        if row.scenario == "rtp_payments" and row.variant == "spread completed" and row.clients == 32:
+            reached = row.ops_per_s or 0.0
+            verdict = "met" if reached >= TARGET_COMPLETED_PER_S else "not met"
+            lines.append(
+                f"  ≥ {TARGET_COMPLETED_PER_S:,.0f} completed RTP payments/s at 32 clients: "
+                f"{reached:,.0f}/s — {verdict}"
+            )
+    for row in rows:
+        if (
+            row.scenario == "rtp_payments"
+            and row.variant.startswith("paced")
+            and row.variant.endswith("create")
+        ):
+            p99 = row.latency.p99_ms if row.latency else None
+            offered = row.details.get("offered_rate_per_s", 0.0)
+            at_half_target = offered >= TARGET_COMPLETED_PER_S / 2
+            verdict = (
+                "met" if p99 is not None and p99 <= TARGET_P99_CREATE_MS and at_half_target else "not met"
+            )
+            where = (
+                ""
+                if at_half_target
+                else f" (only at {offered:.0f}/s: the engine did not reach the target rate)"
+            )
+            lines.append(
+                f"  p99 create ≤ {TARGET_P99_CREATE_MS:.0f} ms at {TARGET_COMPLETED_PER_S / 2:.0f}/s: "
+                f"p99 {p99 if p99 is None else round(p99, 1)} ms{where} — {verdict}"
+            )
+    for row in rows:
+        if row.scenario == "webhook_delivery" and row.variant.endswith("commit→arrival"):
+            p99 = row.latency.p99_ms if row.latency else None
+            # At the rate events were committed (outbox), or delivered (payments: their
+            # rate is whatever the payments made); every event must have arrived.
+            rate = float(row.details.get("events_per_s_offered", row.ops_per_s or 0.0))
+            kept_up = row.errors == 0 and rate >= TARGET_EVENTS_PER_S
+            verdict = "met" if p99 is not None and p99 < TARGET_P99_MS and kept_up else "not met"
+            source = row.variant.removesuffix(" commit→arrival")
+            lines.append(
+                f"  webhooks ({source}) p99 < {TARGET_P99_MS:.0f} ms at {TARGET_EVENTS_PER_S:.0f} events/s: "
+                f"{rate:,.0f} events/s, {row.ops:,} delivered, {row.errors} missing, "
+                f"p99 {p99 if p99 is None else round(p99, 1)} ms — {verdict}"
+            )
+    return lines
+
+
+def _pgbench_json(run: PgbenchRun) -> dict[str, Any]:
+    return {
+        "clients": run.clients,
+        "threads": run.threads,
+        "seconds": run.seconds,
+        "tps": round(run.tps, 2),
+        "transactions": run.transactions,
+        "failed": run.failed,
+        "latency": run.latency.as_json() if run.latency else None,
+    }
+
+
+def _document(
+    ctx: BenchContext,
+    machine: dict[str, Any],
+    settings: dict[str, str],
+    env: dict[str, str],
+) -> dict[str, Any]:
+    options = ctx.options
+    return {
+        "generated_at": datetime.now(UTC).isoformat(),
+        "run_id": ctx.run_id,
+        "machine": machine,
+        "postgres_settings": settings,
+        "engine_env": env,
+        "options": {
+            "scenarios": list(options.scenarios),
+            "warmup_s": options.warmup_s,
+            "duration_s": options.duration_s,
+            "pgbench_seconds": options.pgbench_seconds,
+            "pgbench_scale": options.pgbench_scale,
+            "spread_accounts": options.spread_accounts,
+            "spread_payers": options.spread_payers,
+            "quick": options.quick,
+            "profile": list(options.profile),
+        },
+        "pgbench": [{"before": label, **_pgbench_json(run)} for label, run in ctx.pgbench_runs],
+        "setup": ctx.setup_timings,
+        "results": [row.as_json() for row in ctx.rows],
+        "targets": target_lines(ctx),
+        "profiles": ctx.profiles,
+        "notes": ctx.notes,
+    }
+
+
+async def bench(options: BenchOptions, host: EngineProcess, engine: EngineInfo, env: dict[str, str]) -> int:
+    machine = machine_info()
+    settings = await database.server_settings(engine.libpq_url)
+    _print_section(
+        "machine and PostgreSQL",
+        [
+            f"  {machine['nproc']} cores available ({machine['cpu_model'] or 'unknown CPU'}), "
+            f"Python {machine['python']}, load average {machine['load_average_at_start']}",
+            "  PostgreSQL (durable, as `payment-engine up` runs it): "
+            + ", ".join(f"{name}={value}" for name, value in settings.items()),
+            "  engine environment: " + ", ".join(f"{name}={value}" for name, value in env.items()),
+        ],
+    )
+    ctx = BenchContext(
+        options=options,
+        engine=engine,
+        cpu=CpuMeter(engine.pids, engine.postmaster_pid),
+        run_id=secrets.token_hex(RUN_ID_BYTES),
+    )
+    if host.pid is not None:
+        ctx.cpu.add("launcher", host.pid)
+    print("\n== pgbench TPC-B on the same PostgreSQL", flush=True)
+    try:
+        await prepare_pgbench(ctx)
+    except (PgbenchError, psycopg.Error, OSError) as error:
+        ctx.note(f"pgbench did not run, so there are no ratios: {error}")
+    await run_scenarios(ctx, host)
+    machine["load_average_at_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+
+    _print_section(
+        "results (ratio = ops/s ÷ pgbench TPC-B tps at the same clients, same run)",
+        [*report.results_table(ctx.rows)],
+    )
+    _print_section("CPU per process during each run (% of one core)", report.cpu_table(ctx.rows))
+    errors = report.error_lines(ctx.rows)
+    if errors:
+        _print_section("errors", errors)
+    _print_section("targets from the issues", target_lines(ctx) or ["  (no run measured a target)"])
+    for profile in ctx.profiles:
+        _print_section(f"profile of {profile['run']} ({profile['tool']})", profile["lines"])
+    if ctx.notes:
+        _print_section("notes", [f"  {note}" for note in ctx.notes])
+    report.write_json(options.output, _document(ctx, machine, settings, env))
+    print(f"\nresults saved to {options.output}", flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_options(argv)
+    env = {
+        "PE_LOGIN_ATTEMPTS_PER_ADDRESS_MAX": str(LOGIN_ATTEMPTS_PER_ADDRESS_MAX),
+        "PE_LOG_LEVEL": options.engine_log_level,
+    }
+    data_dir = Path(tempfile.mkdtemp(prefix="pe-bench-"))
+    started = time.monotonic()
+    print(f"starting the engine in {data_dir} …", flush=True)
+    try:
+        with EngineProcess(data_dir, env) as host:
+            assert host.info is not None
+            print(f"  engine ready in {time.monotonic() - started:.1f} s at {host.info.base_url}", flush=True)
+            status = asyncio.run(bench(options, host, host.info, env))
+    except EngineStartError as error:
+        print(f"error: the engine did not start: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; the engine was stopped", file=sys.stderr)
+        return 130
+    finally:
+        if options.keep_data:
+            print(f"engine data and logs kept in {data_dir}")
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    print(f"total {time.monotonic() - started:.0f} s")
+    return status
