@@ -305,10 +305,11 @@ async def insert_events(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -
     """Inserts the events not already stored; returns the ids that were new."""
     if not rows:
         return []
-    statement = (
-        pg_insert(events).values(list(rows)).on_conflict_do_nothing(index_elements=[events.c.id])
-    ).returning(events.c.id)
-    return [str(event_id) for event_id in (await conn.execute(statement)).scalars().all()]
+    # One cached statement run for many rows (SQLAlchemy batches them into multi-row
+    # INSERTs), rather than a statement compiled afresh for every batch size.
+    statement = pg_insert(events).on_conflict_do_nothing(index_elements=[events.c.id]).returning(events.c.id)
+    result = await conn.execute(statement, list(rows))
+    return [str(event_id) for event_id in result.scalars().all()]
 
 
 async def get_event(conn: AsyncConnection, tenant_id: str, event_id: str) -> EventRow | None:

@@ -31,8 +31,10 @@ class _WebhookEndpointStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[
     WEBHOOK_ENDPOINT_STATUS_UNSPECIFIED: _WebhookEndpointStatus.ValueType  # 0
     WEBHOOK_ENDPOINT_STATUS_ENABLED: _WebhookEndpointStatus.ValueType  # 1
     WEBHOOK_ENDPOINT_STATUS_DISABLED: _WebhookEndpointStatus.ValueType  # 2
-    """Stopped after failing every attempt of a delivery's whole retry schedule;
-    `disabled_reason` says why. Deliveries wait until the endpoint is enabled.
+    """Stopped after a delivery failed every attempt of its retry schedule with no
+    2xx from the endpoint since that delivery's first attempt (by default 13
+    consecutive failures over about 2.8 days); `disabled_reason` says why.
+    Deliveries wait until the endpoint is enabled, then go with a fresh schedule.
     """
 
 class WebhookEndpointStatus(_WebhookEndpointStatus, metaclass=_WebhookEndpointStatusEnumTypeWrapper): ...
@@ -40,8 +42,10 @@ class WebhookEndpointStatus(_WebhookEndpointStatus, metaclass=_WebhookEndpointSt
 WEBHOOK_ENDPOINT_STATUS_UNSPECIFIED: WebhookEndpointStatus.ValueType  # 0
 WEBHOOK_ENDPOINT_STATUS_ENABLED: WebhookEndpointStatus.ValueType  # 1
 WEBHOOK_ENDPOINT_STATUS_DISABLED: WebhookEndpointStatus.ValueType  # 2
-"""Stopped after failing every attempt of a delivery's whole retry schedule;
-`disabled_reason` says why. Deliveries wait until the endpoint is enabled.
+"""Stopped after a delivery failed every attempt of its retry schedule with no
+2xx from the endpoint since that delivery's first attempt (by default 13
+consecutive failures over about 2.8 days); `disabled_reason` says why.
+Deliveries wait until the endpoint is enabled, then go with a fresh schedule.
 """
 Global___WebhookEndpointStatus: _TypeAlias = WebhookEndpointStatus  # noqa: Y015
 
@@ -826,8 +830,9 @@ class RedeliverEventRequest(_message.Message):
     ENDPOINT_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     endpoint_id: _builtins.str
-    """Optional: only this endpoint (it need not be subscribed to the type); empty
-    means every endpoint subscribed to the event's type.
+    """Optional: only this endpoint (it need not be subscribed to the type; a
+    disabled one gets it once enabled); empty means every endpoint subscribed to
+    the event's type.
     """
     def __init__(
         self,

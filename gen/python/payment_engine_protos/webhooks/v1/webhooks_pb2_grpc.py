@@ -35,7 +35,9 @@ class WebhooksServiceStub:
     webhook-id, webhook-timestamp, webhook-signature (Standard Webhooks)
     A 2xx answer is success; anything else is retried on the documented schedule
     (5s, 30s, 2m, 10m, 30m, 1h, 2h, 4h, 8h, 12h, 16h, 24h: about three days), each
-    delay with ±20% jitter. Redirects are not followed.
+    delay with ±20% jitter. Redirects are not followed. Deliveries are not ordered
+    and may repeat: order by `createdAt` and deduplicate by `eventId`, as the guide
+    advises.
     """
 
     def __init__(self, channel):
@@ -121,7 +123,9 @@ class WebhooksServiceServicer:
     webhook-id, webhook-timestamp, webhook-signature (Standard Webhooks)
     A 2xx answer is success; anything else is retried on the documented schedule
     (5s, 30s, 2m, 10m, 30m, 1h, 2h, 4h, 8h, 12h, 16h, 24h: about three days), each
-    delay with ±20% jitter. Redirects are not followed.
+    delay with ±20% jitter. Redirects are not followed. Deliveries are not ordered
+    and may repeat: order by `createdAt` and deduplicate by `eventId`, as the guide
+    advises.
     """
 
     def CreateWebhookEndpoint(self, request, context):
@@ -309,7 +313,9 @@ class WebhooksService:
     webhook-id, webhook-timestamp, webhook-signature (Standard Webhooks)
     A 2xx answer is success; anything else is retried on the documented schedule
     (5s, 30s, 2m, 10m, 30m, 1h, 2h, 4h, 8h, 12h, 16h, 24h: about three days), each
-    delay with ±20% jitter. Redirects are not followed.
+    delay with ±20% jitter. Redirects are not followed. Deliveries are not ordered
+    and may repeat: order by `createdAt` and deduplicate by `eventId`, as the guide
+    advises.
     """
 
     @staticmethod

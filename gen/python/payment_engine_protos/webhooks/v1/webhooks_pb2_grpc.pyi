@@ -36,7 +36,9 @@ class WebhooksServiceStub:
       webhook-id, webhook-timestamp, webhook-signature (Standard Webhooks)
     A 2xx answer is success; anything else is retried on the documented schedule
     (5s, 30s, 2m, 10m, 30m, 1h, 2h, 4h, 8h, 12h, 16h, 24h: about three days), each
-    delay with ±20% jitter. Redirects are not followed.
+    delay with ±20% jitter. Redirects are not followed. Deliveries are not ordered
+    and may repeat: order by `createdAt` and deduplicate by `eventId`, as the guide
+    advises.
     """
 
     @_typing.overload
@@ -95,7 +97,9 @@ class WebhooksServiceAsyncStub(WebhooksServiceStub):
       webhook-id, webhook-timestamp, webhook-signature (Standard Webhooks)
     A 2xx answer is success; anything else is retried on the documented schedule
     (5s, 30s, 2m, 10m, 30m, 1h, 2h, 4h, 8h, 12h, 16h, 24h: about three days), each
-    delay with ±20% jitter. Redirects are not followed.
+    delay with ±20% jitter. Redirects are not followed. Deliveries are not ordered
+    and may repeat: order by `createdAt` and deduplicate by `eventId`, as the guide
+    advises.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -150,7 +154,9 @@ class WebhooksServiceServicer(metaclass=_abc_1.ABCMeta):
       webhook-id, webhook-timestamp, webhook-signature (Standard Webhooks)
     A 2xx answer is success; anything else is retried on the documented schedule
     (5s, 30s, 2m, 10m, 30m, 1h, 2h, 4h, 8h, 12h, 16h, 24h: about three days), each
-    delay with ±20% jitter. Redirects are not followed.
+    delay with ±20% jitter. Redirects are not followed. Deliveries are not ordered
+    and may repeat: order by `createdAt` and deduplicate by `eventId`, as the guide
+    advises.
     """
 
     @_abc_1.abstractmethod
