@@ -20,6 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from corelib.idempotency import idempotent_requests_table
+
 SCHEMA = "webhooks"
 metadata = MetaData(schema=SCHEMA)
 
@@ -109,3 +111,5 @@ delivery_attempts = Table(
     Index("delivery_attempts_endpoint_idx", "endpoint_id"),
     Index("delivery_attempts_time_idx", "attempted_at"),
 )
+
+idempotent_requests = idempotent_requests_table(metadata)

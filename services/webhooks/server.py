@@ -16,6 +16,7 @@ from corelib.authentication import Authenticator
 from corelib.config import DEFAULT_SERVICE_PORTS, Settings, load_settings
 from corelib.db import create_engine
 from corelib.grpc_server import ServiceProcess, serve_forever
+from corelib.idempotency import IdempotentRequests, purge_job
 from corelib.logging import configure_logging
 from services.webhooks.api import WebhooksApi
 from services.webhooks.delivery import DeliveryRecorder
@@ -24,10 +25,14 @@ from services.webhooks.endpoints import Endpoints
 from services.webhooks.events import Events
 from services.webhooks.retention import run_retention
 from services.webhooks.retry_schedule import parse_schedule
+from services.webhooks.schema import idempotent_requests
 from services.webhooks.sender import WebhookSender
 from services.webhooks.target_safety import Resolver, system_resolver
 
 SERVICE_NAMES = (webhooks_pb2.DESCRIPTOR.services_by_name["WebhooksService"].full_name,)
+SECRET_BEARING_RPCS = frozenset(
+    f"/{SERVICE_NAMES[0]}/{name}" for name in ("CreateWebhookEndpoint", "RotateWebhookEndpointSecret")
+)
 
 
 def build(
@@ -62,12 +67,16 @@ def build(
         await sender.aclose()
         await engine.dispose()
 
+    idempotency = IdempotentRequests(engine, idempotent_requests)
     process = ServiceProcess(
         name="webhooks",
         service_names=SERVICE_NAMES,
         register=register,
-        background=[dispatcher.run, retention],
+        background=[dispatcher.run, retention, purge_job(idempotency)],
         on_stop=[dispose],
+        idempotency=idempotency,
+        # Their answers carry a signing secret, which is not kept anywhere else readable.
+        idempotency_exempt=SECRET_BEARING_RPCS,
     )
     return process, authenticator
 
