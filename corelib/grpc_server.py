@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -20,10 +20,14 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib.authentication import Authenticator
+from corelib.config import DEFAULT_SERVICE_PORTS, Settings, load_settings
+from corelib.db import create_engine
 from corelib.grpc_pipeline import CallPipeline
 from corelib.idempotency import IdempotentRequests
+from corelib.logging import configure_logging
 
 log = structlog.get_logger("corelib.server")
 
@@ -109,3 +113,26 @@ async def serve_forever(
     for hook in process.on_stop:
         await hook()
     log.info("service_stopped")
+
+
+ProcessBuilder = Callable[[Settings, AsyncEngine], Awaitable[tuple[ServiceProcess, Authenticator]]]
+
+
+def run_service(name: str, build: ProcessBuilder) -> None:
+    """The `main()` of every service process: settings from the environment, logging,
+    the service's own connection pool, then serve until SIGTERM."""
+    settings = load_settings()
+    configure_logging(name, log_format=settings.log_format, level=settings.log_level)
+
+    async def run() -> None:
+        engine = create_engine(settings.database_url, application_name=name, pool_size=settings.db_pool_size)
+        process, authenticator = await build(settings, engine)
+        await serve_forever(
+            process,
+            authenticator,
+            host=settings.grpc_host,
+            port=settings.grpc_port or DEFAULT_SERVICE_PORTS[name],
+            metrics_port=settings.metrics_port,
+        )
+
+    asyncio.run(run())

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import grpc
 from payment_engine_protos.accounts.v1 import accounts_pb2, accounts_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib.auth_client import remote_authenticator
 from corelib.authentication import Authenticator
-from corelib.config import DEFAULT_SERVICE_PORTS, Settings, load_settings
-from corelib.db import create_engine
-from corelib.grpc_server import ServiceProcess, serve_forever
+from corelib.config import Settings
+from corelib.grpc_server import ServiceProcess, run_service
 from corelib.idempotency import IdempotentRequests, purge_job
-from corelib.logging import configure_logging
 from corelib.outbox_relay import outbox_relay_job
 from services.accounts.accounts_book import AccountsBook
 from services.accounts.api import AccountsApi, LedgerApi
@@ -57,24 +53,12 @@ def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Auth
     return process, authenticator
 
 
-async def run(settings: Settings) -> None:
-    engine = create_engine(
-        settings.database_url, application_name="accounts", pool_size=settings.db_pool_size
-    )
-    process, authenticator = build(settings, engine)
-    await serve_forever(
-        process,
-        authenticator,
-        host=settings.grpc_host,
-        port=settings.grpc_port or DEFAULT_SERVICE_PORTS["accounts"],
-        metrics_port=settings.metrics_port,
-    )
+async def _build_process(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Authenticator]:
+    return build(settings, engine)
 
 
 def main() -> None:
-    settings = load_settings()
-    configure_logging("accounts", log_format=settings.log_format, level=settings.log_level)
-    asyncio.run(run(settings))
+    run_service("accounts", _build_process)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 
 import grpc
@@ -11,11 +10,9 @@ from payment_engine_protos.auth.v1 import auth_pb2, auth_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib.authentication import Authenticator
-from corelib.config import DEFAULT_SERVICE_PORTS, Settings, load_settings
-from corelib.db import create_engine
-from corelib.grpc_server import ServiceProcess, serve_forever
+from corelib.config import Settings
+from corelib.grpc_server import ServiceProcess, run_service
 from corelib.idempotency import IdempotentRequests, purge_job
-from corelib.logging import configure_logging
 from services.auth.api import AuthApi
 from services.auth.api_keys import ApiKeys
 from services.auth.credentials import CredentialVerifier
@@ -85,22 +82,8 @@ async def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess
     return process, authenticator
 
 
-async def run(settings: Settings) -> None:
-    engine = create_engine(settings.database_url, application_name="auth", pool_size=settings.db_pool_size)
-    process, authenticator = await build(settings, engine)
-    await serve_forever(
-        process,
-        authenticator,
-        host=settings.grpc_host,
-        port=settings.grpc_port or DEFAULT_SERVICE_PORTS["auth"],
-        metrics_port=settings.metrics_port,
-    )
-
-
 def main() -> None:
-    settings = load_settings()
-    configure_logging("auth", log_format=settings.log_format, level=settings.log_level)
-    asyncio.run(run(settings))
+    run_service("auth", build)
 
 
 if __name__ == "__main__":

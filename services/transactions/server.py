@@ -7,7 +7,6 @@ share the work through SKIP LOCKED claims.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Final
 
@@ -17,11 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib.auth_client import ServiceTokenSource, remote_authenticator
 from corelib.authentication import Authenticator
-from corelib.config import DEFAULT_SERVICE_PORTS, Settings, load_settings
-from corelib.db import create_engine
-from corelib.grpc_server import ServiceProcess, serve_forever
+from corelib.config import Settings
+from corelib.grpc_server import ServiceProcess, run_service
 from corelib.idempotency import IdempotentRequests, purge_job
-from corelib.logging import configure_logging
 from corelib.outbox_relay import outbox_relay_job
 from services.transactions.api import TransactionsApi, render_created
 from services.transactions.cancellation import Cancellation
@@ -88,24 +85,13 @@ def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Auth
     return process, authenticator, worker
 
 
-async def run(settings: Settings) -> None:
-    engine = create_engine(
-        settings.database_url, application_name="transactions", pool_size=settings.db_pool_size
-    )
+async def _build_process(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Authenticator]:
     process, authenticator, _ = build(settings, engine)
-    await serve_forever(
-        process,
-        authenticator,
-        host=settings.grpc_host,
-        port=settings.grpc_port or DEFAULT_SERVICE_PORTS["transactions"],
-        metrics_port=settings.metrics_port,
-    )
+    return process, authenticator
 
 
 def main() -> None:
-    settings = load_settings()
-    configure_logging("transactions", log_format=settings.log_format, level=settings.log_level)
-    asyncio.run(run(settings))
+    run_service("transactions", _build_process)
 
 
 if __name__ == "__main__":

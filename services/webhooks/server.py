@@ -5,19 +5,15 @@ the background; every replica runs both, safely (SKIP LOCKED claims and leases).
 
 from __future__ import annotations
 
-import asyncio
-
 import grpc
 from payment_engine_protos.webhooks.v1 import webhooks_pb2, webhooks_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib.auth_client import remote_authenticator
 from corelib.authentication import Authenticator
-from corelib.config import DEFAULT_SERVICE_PORTS, Settings, load_settings
-from corelib.db import create_engine
-from corelib.grpc_server import ServiceProcess, serve_forever
+from corelib.config import Settings
+from corelib.grpc_server import ServiceProcess, run_service
 from corelib.idempotency import IdempotentRequests, purge_job
-from corelib.logging import configure_logging
 from services.webhooks.api import WebhooksApi
 from services.webhooks.delivery import DeliveryRecorder
 from services.webhooks.dispatcher import Dispatcher
@@ -81,24 +77,12 @@ def build(
     return process, authenticator
 
 
-async def run(settings: Settings) -> None:
-    engine = create_engine(
-        settings.database_url, application_name="webhooks", pool_size=settings.db_pool_size
-    )
-    process, authenticator = build(settings, engine)
-    await serve_forever(
-        process,
-        authenticator,
-        host=settings.grpc_host,
-        port=settings.grpc_port or DEFAULT_SERVICE_PORTS["webhooks"],
-        metrics_port=settings.metrics_port,
-    )
+async def _build_process(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Authenticator]:
+    return build(settings, engine)
 
 
 def main() -> None:
-    settings = load_settings()
-    configure_logging("webhooks", log_format=settings.log_format, level=settings.log_level)
-    asyncio.run(run(settings))
+    run_service("webhooks", _build_process)
 
 
 if __name__ == "__main__":
