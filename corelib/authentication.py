@@ -8,11 +8,22 @@ RPC Envoy and the Python gateway use — and the assertion it returns is verifie
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Final
 
 from corelib.errors import ServiceError
-from corelib.principal_token import InvalidToken, PublicKeyCache, verify_principal_token
+from corelib.principal_token import (
+    PRINCIPAL_AUDIENCE,
+    InvalidToken,
+    PublicKeyCache,
+    principal_from_claims,
+    verify_jwt,
+)
 from corelib.request_context import PRINCIPAL_METADATA_KEY, Principal
+
+SERVICE_TOKENS_KEPT_MAX: Final = 64
 
 # Exchanges raw credential headers for a principal assertion, or raises ServiceError.
 CredentialExchange = Callable[[Mapping[str, str]], Awaitable[str]]
@@ -27,6 +38,10 @@ class Authenticator:
         self._keys = keys
         self._issuer = issuer
         self._exchange = exchange
+        # A service presents the same token on every call for an hour; verifying its
+        # signature once is enough. Assertions the edge mints are one per request and
+        # are not kept.
+        self._service_tokens: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
     async def principal_for(self, metadata: Mapping[str, str]) -> Principal:
         assertion = metadata.get(PRINCIPAL_METADATA_KEY)
@@ -34,7 +49,16 @@ class Authenticator:
             if not has_raw_credential(metadata):
                 raise ServiceError("UNAUTHORIZED", "Authentication required")
             assertion = await self._exchange(metadata)
+        known = self._service_tokens.get(assertion)
+        if known is not None and known[1] > time.time():
+            return known[0]
         try:
-            return await verify_principal_token(assertion, self._keys, issuer=self._issuer)
+            claims = await verify_jwt(assertion, self._keys, audience=PRINCIPAL_AUDIENCE, issuer=self._issuer)
+            principal = principal_from_claims(claims)
         except InvalidToken as exc:
             raise ServiceError("UNAUTHORIZED", "Invalid credentials") from exc
+        if principal.is_service:
+            self._service_tokens[assertion] = (principal, float(claims["exp"]))
+            while len(self._service_tokens) > SERVICE_TOKENS_KEPT_MAX:
+                self._service_tokens.popitem(last=False)
+        return principal

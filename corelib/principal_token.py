@@ -99,8 +99,3 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         display_name=str(claims.get("name", "")),
         session_id=str(claims.get("sid", "")),
     )
-
-
-async def verify_principal_token(token: str, keys: PublicKeyCache, *, issuer: str) -> Principal:
-    claims = await verify_jwt(token, keys, audience=PRINCIPAL_AUDIENCE, issuer=issuer)
-    return principal_from_claims(claims)

@@ -171,6 +171,12 @@ class Payments:
                             error=_error_record(error),
                         )
             raise
+        except Exception:
+            # Nothing was created: free the key so that a retry runs anew.
+            if key:
+                async with unit_of_work(self._engine) as conn:
+                    await repository.release_idempotency_key(conn, tenant_id, key)
+            raise
         return await self._hold(txn, rail, key, render)
 
     async def _claim_key(self, tenant_id: str, key: str, fingerprint: bytes) -> bytes | None:
