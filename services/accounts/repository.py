@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import BigInteger, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -69,6 +69,71 @@ class NewPosting:
     amount_minor: int
 
 
+# The payment path's statements, built once: constructing a SQLAlchemy statement and
+# its cache key on every call costs more CPU than the round trip to PostgreSQL.
+_ACCOUNT_COLUMNS = columns_of(accounts, AccountRow)
+_HOLD_COLUMNS = columns_of(holds, HoldRow)
+_GET_ACCOUNT = select(*_ACCOUNT_COLUMNS).where(accounts.c.id == bindparam("account_id"))
+_GET_ACCOUNT_FOR_UPDATE = _GET_ACCOUNT.with_for_update()
+_LOCK_ACCOUNTS = (
+    select(*_ACCOUNT_COLUMNS)
+    .where(accounts.c.id.in_(bindparam("account_ids", expanding=True)))
+    .order_by(accounts.c.id)
+    .with_for_update()
+)
+_ADD_TO_BALANCES = (
+    update(accounts)
+    .where(accounts.c.id == bindparam("account_id"))
+    .values(
+        current_balance_minor=accounts.c.current_balance_minor + bindparam("current_delta", type_=BigInteger),
+        held_balance_minor=accounts.c.held_balance_minor + bindparam("held_delta", type_=BigInteger),
+        updated_at=func.now(),
+    )
+    .returning(*_ACCOUNT_COLUMNS)
+)
+_RESERVE_IF_AVAILABLE = (
+    update(accounts)
+    .where(
+        accounts.c.id == bindparam("account_id"),
+        accounts.c.status == "ACTIVE",
+        accounts.c.current_balance_minor - accounts.c.held_balance_minor
+        >= bindparam("amount", type_=BigInteger),
+    )
+    .values(
+        held_balance_minor=accounts.c.held_balance_minor + bindparam("amount", type_=BigInteger),
+        updated_at=func.now(),
+    )
+    .returning(*_ACCOUNT_COLUMNS)
+)
+_GET_HOLD = select(*_HOLD_COLUMNS).where(holds.c.id == bindparam("hold_id"))
+_GET_HOLD_FOR_UPDATE = _GET_HOLD.with_for_update()
+_INSERT_HOLD = (
+    pg_insert(holds)
+    .values(
+        id=bindparam("hold_id"),
+        tenant_id=bindparam("tenant_id"),
+        account_id=bindparam("account_id"),
+        amount_minor=bindparam("amount_minor", type_=BigInteger),
+        currency_code=bindparam("currency_code"),
+        status="HELD",
+        description=bindparam("description"),
+    )
+    .on_conflict_do_nothing(index_elements=[holds.c.id])
+    .returning(*_HOLD_COLUMNS)
+)
+_FINISH_HOLD = (
+    update(holds)
+    .where(holds.c.id == bindparam("hold_id"), holds.c.status == "HELD")
+    .values(
+        status=bindparam("status"),
+        payee_account_id=bindparam("payee_account_id"),
+        journal_entry_id=bindparam("journal_entry_id"),
+        updated_at=func.now(),
+    )
+    .returning(*_HOLD_COLUMNS)
+)
+
+
 # accounts
 
 
@@ -109,27 +174,14 @@ async def insert_account(
 async def get_account(
     conn: AsyncConnection, account_id: str, *, for_update: bool = False
 ) -> AccountRow | None:
-    query = select(*columns_of(accounts, AccountRow)).where(accounts.c.id == account_id)
-    if for_update:
-        query = query.with_for_update()
-    row = (await conn.execute(query)).mappings().first()
+    query = _GET_ACCOUNT_FOR_UPDATE if for_update else _GET_ACCOUNT
+    row = (await conn.execute(query, {"account_id": account_id})).mappings().first()
     return None if row is None else row_as(AccountRow, row)
 
 
 async def lock_accounts(conn: AsyncConnection, account_ids: list[str]) -> dict[str, AccountRow]:
     """Locks in id order, so two transfers between the same accounts cannot deadlock."""
-    rows = (
-        (
-            await conn.execute(
-                select(*columns_of(accounts, AccountRow))
-                .where(accounts.c.id.in_(sorted(set(account_ids))))
-                .order_by(accounts.c.id)
-                .with_for_update()
-            )
-        )
-        .mappings()
-        .all()
-    )
+    rows = (await conn.execute(_LOCK_ACCOUNTS, {"account_ids": sorted(set(account_ids))})).mappings().all()
     return {row["id"]: row_as(AccountRow, row) for row in rows}
 
 
@@ -181,23 +233,12 @@ async def set_status(conn: AsyncConnection, account_id: str, status: str) -> Acc
 async def add_to_balances(
     conn: AsyncConnection, account_id: str, *, current_delta_minor: int, held_delta_minor: int
 ) -> AccountRow:
-    row = (
-        (
-            await conn.execute(
-                update(accounts)
-                .where(accounts.c.id == account_id)
-                .values(
-                    current_balance_minor=accounts.c.current_balance_minor + current_delta_minor,
-                    held_balance_minor=accounts.c.held_balance_minor + held_delta_minor,
-                    updated_at=func.now(),
-                )
-                .returning(*columns_of(accounts, AccountRow))
-            )
-        )
-        .mappings()
-        .one()
-    )
-    return row_as(AccountRow, row)
+    parameters = {
+        "account_id": account_id,
+        "current_delta": current_delta_minor,
+        "held_delta": held_delta_minor,
+    }
+    return row_as(AccountRow, (await conn.execute(_ADD_TO_BALANCES, parameters)).mappings().one())
 
 
 async def reserve_if_available(
@@ -205,28 +246,9 @@ async def reserve_if_available(
 ) -> AccountRow | None:
     """Raises the held balance only if the account is active and the money is there:
     one conditional UPDATE, so concurrent holds can never overdraw."""
-    row = (
-        (
-            await conn.execute(
-                update(accounts)
-                .where(
-                    accounts.c.id == account_id,
-                    accounts.c.status == "ACTIVE",
-                    accounts.c.current_balance_minor - accounts.c.held_balance_minor >= amount_minor,
-                )
-                .values(
-                    held_balance_minor=accounts.c.held_balance_minor + amount_minor, updated_at=func.now()
-                )
-                .returning(*columns_of(accounts, AccountRow))
-            )
-        )
-        .mappings()
-        .first()
-    )
+    parameters = {"account_id": account_id, "amount": amount_minor}
+    row = (await conn.execute(_RESERVE_IF_AVAILABLE, parameters)).mappings().first()
     return None if row is None else row_as(AccountRow, row)
-
-
-# holds
 
 
 async def insert_hold(
@@ -240,34 +262,21 @@ async def insert_hold(
     description: str,
 ) -> HoldRow | None:
     """None when a hold with this id already exists."""
-    row = (
-        (
-            await conn.execute(
-                pg_insert(holds)
-                .values(
-                    id=hold_id,
-                    tenant_id=tenant_id,
-                    account_id=account_id,
-                    amount_minor=amount_minor,
-                    currency_code=currency_code,
-                    status="HELD",
-                    description=description,
-                )
-                .on_conflict_do_nothing(index_elements=[holds.c.id])
-                .returning(*columns_of(holds, HoldRow))
-            )
-        )
-        .mappings()
-        .first()
-    )
+    parameters = {
+        "hold_id": hold_id,
+        "tenant_id": tenant_id,
+        "account_id": account_id,
+        "amount_minor": amount_minor,
+        "currency_code": currency_code,
+        "description": description,
+    }
+    row = (await conn.execute(_INSERT_HOLD, parameters)).mappings().first()
     return None if row is None else row_as(HoldRow, row)
 
 
 async def get_hold(conn: AsyncConnection, hold_id: str, *, for_update: bool = False) -> HoldRow | None:
-    query = select(*columns_of(holds, HoldRow)).where(holds.c.id == hold_id)
-    if for_update:
-        query = query.with_for_update()
-    row = (await conn.execute(query)).mappings().first()
+    query = _GET_HOLD_FOR_UPDATE if for_update else _GET_HOLD
+    row = (await conn.execute(query, {"hold_id": hold_id})).mappings().first()
     return None if row is None else row_as(HoldRow, row)
 
 
@@ -279,27 +288,13 @@ async def finish_hold(
     payee_account_id: str | None,
     journal_entry_id: str | None,
 ) -> HoldRow:
-    row = (
-        (
-            await conn.execute(
-                update(holds)
-                .where(holds.c.id == hold_id, holds.c.status == "HELD")
-                .values(
-                    status=status,
-                    payee_account_id=payee_account_id,
-                    journal_entry_id=journal_entry_id,
-                    updated_at=func.now(),
-                )
-                .returning(*columns_of(holds, HoldRow))
-            )
-        )
-        .mappings()
-        .one()
-    )
-    return row_as(HoldRow, row)
-
-
-# journal and postings
+    parameters = {
+        "hold_id": hold_id,
+        "status": status,
+        "payee_account_id": payee_account_id,
+        "journal_entry_id": journal_entry_id,
+    }
+    return row_as(HoldRow, (await conn.execute(_FINISH_HOLD, parameters)).mappings().one())
 
 
 async def insert_journal_entry(
