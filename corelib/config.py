@@ -7,7 +7,7 @@ names, so `payment-engine up` and a Kubernetes Deployment configure them alike.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Final
 
 MODES: Final = ("sandbox", "production")
@@ -61,15 +61,10 @@ class Settings:
     webhook_retry_schedule: str = ""
     # One attempt, connect to last byte; a slower endpoint counts as failed.
     webhook_timeout_ms: int = 5000
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_sandbox(self) -> bool:
         return self.mode == "sandbox"
-
-    def service_addr(self, service: str) -> str:
-        addr: str = getattr(self, f"{service}_addr")
-        return addr
 
 
 def load_settings(environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -77,8 +72,6 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
     env = os.environ if environ is None else environ
     values: dict[str, object] = {}
     for f in fields(Settings):
-        if f.name == "extra":
-            continue
         raw = env.get(f"PE_{f.name.upper()}")
         if raw is None:
             continue

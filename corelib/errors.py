@@ -117,14 +117,6 @@ class ServiceError(Exception):
         )
 
 
-def invalid(message: str, **details: Any) -> ServiceError:
-    return ServiceError("INVALID_REQUEST", message, details)
-
-
-def not_found(kind: str, resource_id: str) -> ServiceError:
-    return ServiceError("NOT_FOUND", f"{kind} not found", {"id": resource_id})
-
-
 @dataclass(frozen=True)
 class DecodedError:
     """What an edge needs from a failed RPC to build the guide's envelope."""

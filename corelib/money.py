@@ -113,7 +113,3 @@ def major_from_minor(minor: int, currency: str) -> float:
     if abs(minor) > AMOUNT_MINOR_MAX:
         raise ValueError("amount beyond exact double range")
     return float(Decimal(minor).scaleb(-exponent(currency)))
-
-
-def major_decimal(minor: int, currency: str) -> Decimal:
-    return Decimal(minor).scaleb(-exponent(currency))

@@ -199,16 +199,6 @@ async def claim_due(
     return [row_as(TransactionRow, row) for row in rows]
 
 
-async def next_due_at(conn: AsyncConnection) -> datetime | None:
-    value: datetime | None = (await conn.execute(select(func.min(transactions.c.next_attempt_at)))).scalar()
-    return value
-
-
-async def pending_in_batch_window(conn: AsyncConnection, batch_id: str) -> int:
-    value = (await conn.execute(select(func.count()).where(transactions.c.batch_id == batch_id))).scalar()
-    return int(value or 0)
-
-
 # idempotency keys
 
 
