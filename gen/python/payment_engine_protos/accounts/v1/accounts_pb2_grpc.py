@@ -5,7 +5,7 @@ import warnings
 
 from payment_engine_protos.accounts.v1 import accounts_pb2 as payment__engine_dot_accounts_dot_v1_dot_accounts__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.85.4'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 

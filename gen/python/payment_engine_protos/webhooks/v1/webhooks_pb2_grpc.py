@@ -5,7 +5,7 @@ import warnings
 
 from payment_engine_protos.webhooks.v1 import webhooks_pb2 as payment__engine_dot_webhooks_dot_v1_dot_webhooks__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.85.4'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
