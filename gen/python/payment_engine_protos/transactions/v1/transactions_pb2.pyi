@@ -156,6 +156,178 @@ class CreateTransactionResponse(_message.Message):
 Global___CreateTransactionResponse: _TypeAlias = CreateTransactionResponse  # noqa: Y015
 
 @_typing.final
+class BatchCreateTransactionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TRANSACTIONS_FIELD_NUMBER: _builtins.int
+    ATOMIC_FIELD_NUMBER: _builtins.int
+    atomic: _builtins.bool
+    """All or none: when any payment is refused, no payment of the batch is created."""
+    @_builtins.property
+    def transactions(self) -> _containers.RepeatedCompositeFieldContainer[Global___BatchTransactionItem]:
+        """The payments, at most 1,000."""
+
+    def __init__(
+        self,
+        *,
+        transactions: _abc.Iterable[Global___BatchTransactionItem] | None = ...,
+        atomic: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["atomic", b"atomic", "transactions", b"transactions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchCreateTransactionsRequest: _TypeAlias = BatchCreateTransactionsRequest  # noqa: Y015
+
+@_typing.final
+class BatchTransactionItem(_message.Message):
+    """One payment of a batch: the fields of CreateTransactionRequest, and its own key."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
+    FROM_ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    TO_ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    PAYMENT_TYPE_ID_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    EXTERNAL_REFERENCE_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    idempotency_key: _builtins.str
+    """This payment's Idempotency-Key (at most 255 printable characters). Optional; without
+    it, a batch sent with an Idempotency-Key header keys each item by its position.
+    """
+    from_account_id: _builtins.str
+    to_account_id: _builtins.str
+    payment_type_id: _builtins.str
+    amount: _builtins.float
+    currency_code: _builtins.str
+    description: _builtins.str
+    external_reference: _builtins.str
+    @_builtins.property
+    def metadata(self) -> _struct_pb2.Struct: ...
+    def __init__(
+        self,
+        *,
+        idempotency_key: _builtins.str = ...,
+        from_account_id: _builtins.str = ...,
+        to_account_id: _builtins.str = ...,
+        payment_type_id: _builtins.str = ...,
+        amount: _builtins.float | None = ...,
+        currency_code: _builtins.str = ...,
+        description: _builtins.str = ...,
+        external_reference: _builtins.str = ...,
+        metadata: _struct_pb2.Struct | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "metadata", b"metadata"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_amount", b"_amount", "amount", b"amount", "currency_code", b"currency_code", "description", b"description", "external_reference", b"external_reference", "from_account_id", b"from_account_id", "idempotency_key", b"idempotency_key", "metadata", b"metadata", "payment_type_id", b"payment_type_id", "to_account_id", b"to_account_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__amount: _TypeAlias = _typing.Literal["amount"]  # noqa: Y015
+    _WhichOneofArgType__amount: _TypeAlias = _typing.Literal["_amount", b"_amount"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__amount) -> _WhichOneofReturnType__amount | None: ...
+
+Global___BatchTransactionItem: _TypeAlias = BatchTransactionItem  # noqa: Y015
+
+@_typing.final
+class BatchCreateTransactionsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULTS_FIELD_NUMBER: _builtins.int
+    SUCCEEDED_COUNT_FIELD_NUMBER: _builtins.int
+    FAILED_COUNT_FIELD_NUMBER: _builtins.int
+    succeeded_count: _builtins.int
+    """Payments created (or replayed) and payments refused."""
+    failed_count: _builtins.int
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___BatchTransactionResult]:
+        """One per requested payment, in request order."""
+
+    def __init__(
+        self,
+        *,
+        results: _abc.Iterable[Global___BatchTransactionResult] | None = ...,
+        succeeded_count: _builtins.int = ...,
+        failed_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["failed_count", b"failed_count", "results", b"results", "succeeded_count", b"succeeded_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchCreateTransactionsResponse: _TypeAlias = BatchCreateTransactionsResponse  # noqa: Y015
+
+@_typing.final
+class BatchTransactionResult(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INDEX_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    TRANSACTION_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    index: _builtins.int
+    """The item's position in the request, from 0."""
+    status: _builtins.int
+    """The HTTP status this payment would have had alone: 201 when created (or replayed),
+    otherwise the status of its error (422 INSUFFICIENT_FUNDS…; 424 BATCH_ABORTED).
+    """
+    @_builtins.property
+    def transaction(self) -> Global___Transaction:
+        """Set when the payment was created."""
+
+    @_builtins.property
+    def error(self) -> Global___BatchItemError:
+        """Set when it was not."""
+
+    def __init__(
+        self,
+        *,
+        index: _builtins.int = ...,
+        status: _builtins.int = ...,
+        transaction: Global___Transaction | None = ...,
+        error: Global___BatchItemError | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "transaction", b"transaction"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "index", b"index", "status", b"status", "transaction", b"transaction"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchTransactionResult: _TypeAlias = BatchTransactionResult  # noqa: Y015
+
+@_typing.final
+class BatchItemError(_message.Message):
+    """The guide's error object for one item: code, message and details."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    DETAILS_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    message: _builtins.str
+    @_builtins.property
+    def details(self) -> _struct_pb2.Struct: ...
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+        message: _builtins.str = ...,
+        details: _struct_pb2.Struct | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["details", b"details"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "details", b"details", "message", b"message"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchItemError: _TypeAlias = BatchItemError  # noqa: Y015
+
+@_typing.final
 class GetTransactionRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

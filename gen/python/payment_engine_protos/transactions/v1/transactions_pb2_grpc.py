@@ -44,6 +44,11 @@ class TransactionsServiceStub:
                 request_serializer=payment__engine_dot_transactions_dot_v1_dot_transactions__pb2.CreateTransactionRequest.SerializeToString,
                 response_deserializer=payment__engine_dot_transactions_dot_v1_dot_transactions__pb2.CreateTransactionResponse.FromString,
                 _registered_method=True)
+        self.BatchCreateTransactions = channel.unary_unary(
+                '/payment_engine.transactions.v1.TransactionsService/BatchCreateTransactions',
+                request_serializer=payment__engine_dot_transactions_dot_v1_dot_transactions__pb2.BatchCreateTransactionsRequest.SerializeToString,
+                response_deserializer=payment__engine_dot_transactions_dot_v1_dot_transactions__pb2.BatchCreateTransactionsResponse.FromString,
+                _registered_method=True)
         self.GetTransaction = channel.unary_unary(
                 '/payment_engine.transactions.v1.TransactionsService/GetTransaction',
                 request_serializer=payment__engine_dot_transactions_dot_v1_dot_transactions__pb2.GetTransactionRequest.SerializeToString,
@@ -97,6 +102,18 @@ class TransactionsServiceServicer:
     def CreateTransaction(self, request, context):
         """Creates a payment. Funds are held on the payer synchronously; the rail then
         completes or fails it. Idempotent with the Idempotency-Key header.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchCreateTransactions(self, request, context):
+        """Creates up to 1,000 payments in one call, each with its own result, in request
+        order. Every payment is created exactly as CreateTransaction would create it. With
+        `atomic`, either every payment is created or none is: if one is refused, the others
+        answer BATCH_ABORTED. An item's `idempotencyKey` is the Idempotency-Key its single
+        create would carry (the same keys: a payment created alone replays in a batch); the
+        request's own Idempotency-Key header replays the whole answer.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -163,6 +180,11 @@ def add_TransactionsServiceServicer_to_server(servicer, server):
                     servicer.CreateTransaction,
                     request_deserializer=payment__engine_dot_transactions_dot_v1_dot_transactions__pb2.CreateTransactionRequest.FromString,
                     response_serializer=payment__engine_dot_transactions_dot_v1_dot_transactions__pb2.CreateTransactionResponse.SerializeToString,
+            ),
+            'BatchCreateTransactions': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchCreateTransactions,
+                    request_deserializer=payment__engine_dot_transactions_dot_v1_dot_transactions__pb2.BatchCreateTransactionsRequest.FromString,
+                    response_serializer=payment__engine_dot_transactions_dot_v1_dot_transactions__pb2.BatchCreateTransactionsResponse.SerializeToString,
             ),
             'GetTransaction': grpc.unary_unary_rpc_method_handler(
                     servicer.GetTransaction,
@@ -237,6 +259,33 @@ class TransactionsService:
             '/payment_engine.transactions.v1.TransactionsService/CreateTransaction',
             payment__engine_dot_transactions_dot_v1_dot_transactions__pb2.CreateTransactionRequest.SerializeToString,
             payment__engine_dot_transactions_dot_v1_dot_transactions__pb2.CreateTransactionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchCreateTransactions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/payment_engine.transactions.v1.TransactionsService/BatchCreateTransactions',
+            payment__engine_dot_transactions_dot_v1_dot_transactions__pb2.BatchCreateTransactionsRequest.SerializeToString,
+            payment__engine_dot_transactions_dot_v1_dot_transactions__pb2.BatchCreateTransactionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

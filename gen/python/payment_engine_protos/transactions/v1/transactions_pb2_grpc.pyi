@@ -42,6 +42,14 @@ class TransactionsServiceStub:
     """Creates a payment. Funds are held on the payer synchronously; the rail then
     completes or fails it. Idempotent with the Idempotency-Key header.
     """
+    BatchCreateTransactions: _grpc.UnaryUnaryMultiCallable[_transactions_pb2.BatchCreateTransactionsRequest, _transactions_pb2.BatchCreateTransactionsResponse]
+    """Creates up to 1,000 payments in one call, each with its own result, in request
+    order. Every payment is created exactly as CreateTransaction would create it. With
+    `atomic`, either every payment is created or none is: if one is refused, the others
+    answer BATCH_ABORTED. An item's `idempotencyKey` is the Idempotency-Key its single
+    create would carry (the same keys: a payment created alone replays in a batch); the
+    request's own Idempotency-Key header replays the whole answer.
+    """
     GetTransaction: _grpc.UnaryUnaryMultiCallable[_transactions_pb2.GetTransactionRequest, _transactions_pb2.GetTransactionResponse]
     GetTransactionStatus: _grpc.UnaryUnaryMultiCallable[_transactions_pb2.GetTransactionStatusRequest, _transactions_pb2.GetTransactionStatusResponse]
     """The guide's transactions.getStatus(id)."""
@@ -70,6 +78,14 @@ class TransactionsServiceAsyncStub(TransactionsServiceStub):
     CreateTransaction: _aio.UnaryUnaryMultiCallable[_transactions_pb2.CreateTransactionRequest, _transactions_pb2.CreateTransactionResponse]  # type: ignore[assignment]
     """Creates a payment. Funds are held on the payer synchronously; the rail then
     completes or fails it. Idempotent with the Idempotency-Key header.
+    """
+    BatchCreateTransactions: _aio.UnaryUnaryMultiCallable[_transactions_pb2.BatchCreateTransactionsRequest, _transactions_pb2.BatchCreateTransactionsResponse]  # type: ignore[assignment]
+    """Creates up to 1,000 payments in one call, each with its own result, in request
+    order. Every payment is created exactly as CreateTransaction would create it. With
+    `atomic`, either every payment is created or none is: if one is refused, the others
+    answer BATCH_ABORTED. An item's `idempotencyKey` is the Idempotency-Key its single
+    create would carry (the same keys: a payment created alone replays in a batch); the
+    request's own Idempotency-Key header replays the whole answer.
     """
     GetTransaction: _aio.UnaryUnaryMultiCallable[_transactions_pb2.GetTransactionRequest, _transactions_pb2.GetTransactionResponse]  # type: ignore[assignment]
     GetTransactionStatus: _aio.UnaryUnaryMultiCallable[_transactions_pb2.GetTransactionStatusRequest, _transactions_pb2.GetTransactionStatusResponse]  # type: ignore[assignment]
@@ -102,6 +118,20 @@ class TransactionsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_transactions_pb2.CreateTransactionResponse, _abc.Awaitable[_transactions_pb2.CreateTransactionResponse]]:
         """Creates a payment. Funds are held on the payer synchronously; the rail then
         completes or fails it. Idempotent with the Idempotency-Key header.
+        """
+
+    @_abc_1.abstractmethod
+    def BatchCreateTransactions(
+        self,
+        request: _transactions_pb2.BatchCreateTransactionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_transactions_pb2.BatchCreateTransactionsResponse, _abc.Awaitable[_transactions_pb2.BatchCreateTransactionsResponse]]:
+        """Creates up to 1,000 payments in one call, each with its own result, in request
+        order. Every payment is created exactly as CreateTransaction would create it. With
+        `atomic`, either every payment is created or none is: if one is refused, the others
+        answer BATCH_ABORTED. An item's `idempotencyKey` is the Idempotency-Key its single
+        create would carry (the same keys: a payment created alone replays in a batch); the
+        request's own Idempotency-Key header replays the whole answer.
         """
 
     @_abc_1.abstractmethod
