@@ -22,6 +22,7 @@ from services.transactions.repository import DebitAuthorizationRow, TransactionR
 
 # The catalogue changes only with a release; clients may cache it, as the guide advises.
 PAYMENT_TYPES_CACHE_CONTROL: Final = "public, max-age=3600"
+BATCH_ITEMS_MAX: Final = 1000
 
 
 def transaction_message(txn: TransactionRow) -> transactions_pb2.Transaction:
@@ -78,6 +79,19 @@ def authorization_message(grant: DebitAuthorizationRow) -> transactions_pb2.Debi
     )
 
 
+def _order_of(request: transactions_pb2.CreateTransactionRequest) -> PaymentOrder:
+    return PaymentOrder(
+        from_account_id=request.from_account_id,
+        to_account_id=request.to_account_id,
+        payment_type_id=request.payment_type_id,
+        amount=request.amount if request.HasField("amount") else None,
+        currency_code=request.currency_code,
+        description=request.description,
+        external_reference=request.external_reference,
+        metadata=json_format.MessageToDict(request.metadata) if request.HasField("metadata") else {},
+    )
+
+
 def _tenant() -> str:
     principal = current_principal()
     if not principal.tenant_id:
@@ -105,24 +119,63 @@ class TransactionsApi(transactions_pb2_grpc.TransactionsServiceServicer):
         self, request: transactions_pb2.CreateTransactionRequest, context: RpcContext
     ) -> transactions_pb2.CreateTransactionResponse:
         metadata = {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
-        order = PaymentOrder(
-            from_account_id=request.from_account_id,
-            to_account_id=request.to_account_id,
-            payment_type_id=request.payment_type_id,
-            amount=request.amount if request.HasField("amount") else None,
-            currency_code=request.currency_code,
-            description=request.description,
-            external_reference=request.external_reference,
-            metadata=json_format.MessageToDict(request.metadata) if request.HasField("metadata") else {},
-        )
         response = await self._payments.create(
             current_principal(),
-            order,
+            _order_of(request),
             idempotency_key=metadata.get(IDEMPOTENCY_KEY_METADATA_KEY, ""),
             fingerprint=request_fingerprint(request.SerializeToString(deterministic=True)),
             render=render_created,
         )
         return transactions_pb2.CreateTransactionResponse.FromString(response)
+
+    async def BatchCreateTransactions(
+        self, request: transactions_pb2.BatchCreateTransactionsRequest, context: RpcContext
+    ) -> transactions_pb2.BatchCreateTransactionsResponse:
+        if len(request.transactions) > BATCH_ITEMS_MAX:
+            raise ServiceError(
+                "INVALID_REQUEST",
+                f"A batch holds at most {BATCH_ITEMS_MAX} payments",
+                {"field": "transactions", "maximum": BATCH_ITEMS_MAX},
+            )
+        if request.atomic:
+            raise ServiceError(
+                "INVALID_REQUEST", "Atomic batches are not available on this engine", {"field": "atomic"}
+            )
+        response = transactions_pb2.BatchCreateTransactionsResponse()
+        for index, item in enumerate(request.transactions):
+            single = transactions_pb2.CreateTransactionRequest(
+                from_account_id=item.from_account_id,
+                to_account_id=item.to_account_id,
+                payment_type_id=item.payment_type_id,
+                currency_code=item.currency_code,
+                description=item.description,
+                external_reference=item.external_reference,
+                metadata=item.metadata,
+            )
+            if item.HasField("amount"):
+                single.amount = item.amount
+            result = response.results.add(index=index)
+            try:
+                created = await self._payments.create(
+                    current_principal(),
+                    _order_of(single),
+                    idempotency_key=item.idempotency_key,
+                    fingerprint=request_fingerprint(single.SerializeToString(deterministic=True)),
+                    render=render_created,
+                )
+            except ServiceError as error:
+                result.status = error.code.http_status
+                result.error.code = error.reason
+                result.error.message = error.message
+                result.error.details.update(error.details)
+                response.failed_count += 1
+                continue
+            result.status = 201
+            result.transaction.CopyFrom(
+                transactions_pb2.CreateTransactionResponse.FromString(created).transaction
+            )
+            response.succeeded_count += 1
+        return response
 
     async def GetTransaction(
         self, request: transactions_pb2.GetTransactionRequest, context: RpcContext
