@@ -7,16 +7,20 @@ import asyncio
 import base64
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Final
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from envoy.service.auth.v3 import external_auth_pb2, external_auth_pb2_grpc
+from google.protobuf import timestamp_pb2
 from payment_engine_protos.auth.v1 import auth_pb2, auth_pb2_grpc
 
 from corelib.authentication import Authenticator
 from corelib.config import Settings
+from corelib.credential_revocations import REVOCATION_CHANNEL, CredentialRevocations
 from corelib.errors import ServiceError
+from corelib.invalidation_feed import InvalidationFeed
 from corelib.principal_token import PublicKeyCache
 from corelib.request_context import (
     CLIENT_ADDRESS_METADATA_KEY,
@@ -76,6 +80,21 @@ class AuthClient:
                     return str(option.header.value)
         raise denial_to_error(response)
 
+    async def credential_revocations_since(
+        self, since_epoch_s: float, tokens: ServiceTokenSource
+    ) -> list[tuple[str, float]]:
+        since = timestamp_pb2.Timestamp()
+        since.FromNanoseconds(int(since_epoch_s * 1e9))
+        try:
+            response = await self._auth.ListCredentialRevocations(
+                auth_pb2.ListCredentialRevocationsRequest(since=since),
+                metadata=await tokens.metadata(),
+                timeout=CHECK_TIMEOUT_S,
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise ServiceError("SERVICE_UNAVAILABLE", "Authentication service unavailable") from exc
+        return [(entry.ref, entry.not_after.ToNanoseconds() / 1e9) for entry in response.revocations]
+
     async def issue_service_token(self, service_name: str, service_secret: str) -> tuple[str, int]:
         response = await self._auth.IssueServiceToken(
             auth_pb2.IssueServiceTokenRequest(service_name=service_name, service_secret=service_secret),
@@ -119,13 +138,37 @@ class ServiceTokenSource:
         return ((PRINCIPAL_METADATA_KEY, self._token), (REQUEST_ID_METADATA_KEY, request_id_var.get()))
 
 
-def remote_authenticator(settings: Settings) -> tuple[Authenticator, AuthClient]:
+@dataclass(frozen=True)
+class RemoteAuthentication:
+    """What a service other than auth needs to authenticate its callers: the
+    Authenticator, the auth client it uses, and the revocation feed to run beside them."""
+
+    authenticator: Authenticator
+    client: AuthClient
+    revocation_feed: InvalidationFeed
+
+
+def remote_authenticator(settings: Settings, *, service_name: str) -> RemoteAuthentication:
     """The Authenticator of every service but auth: keys and credential checks come
-    from the auth service over gRPC."""
+    from the auth service over gRPC, revocations from its NOTIFY channel."""
     client = AuthClient(grpc.aio.insecure_channel(settings.auth_addr))
+    tokens = ServiceTokenSource(client, service_name=service_name, service_secret=settings.service_secret)
+
+    async def catch_up(since_epoch_s: float) -> list[tuple[str, float]]:
+        return await client.credential_revocations_since(since_epoch_s, tokens)
+
+    revocations = CredentialRevocations(catch_up)
     authenticator = Authenticator(
         PublicKeyCache(client.load_public_keys),
         issuer=settings.token_issuer,
         exchange=client.exchange_credentials,
+        revocations=revocations,
     )
-    return authenticator, client
+    feed = InvalidationFeed(
+        settings.database_direct_url or settings.database_url,
+        REVOCATION_CHANNEL,
+        on_message=revocations.on_message,
+        on_resync=revocations.resync,
+        on_lost=revocations.lost,
+    )
+    return RemoteAuthentication(authenticator, client, feed)

@@ -23,6 +23,9 @@ DEFAULT_SERVICE_PORTS: Final[dict[str, int]] = {
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/payment_engine"
+    # A connection that bypasses any transaction-pooling proxy (PgBouncer), for LISTEN and
+    # migrations; empty means database_url.
+    database_direct_url: str = ""
     mode: str = "sandbox"
     log_format: str = "json"
     log_level: str = "info"

@@ -136,3 +136,20 @@ def run_service(name: str, build: ProcessBuilder) -> None:
         )
 
     asyncio.run(run())
+
+
+def periodic_job(
+    interval_s: float, job: Callable[[], Awaitable[Any]], *, name: str
+) -> Callable[[], Coroutine[Any, Any, None]]:
+    """A background job that runs `job` every `interval_s`; a failing round is logged and
+    the next one runs as planned."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await job()
+            except Exception:
+                log.exception("periodic_job_failed", job=name)
+
+    return loop

@@ -58,7 +58,11 @@ class PublicKeyCache:
             return self._keys.get(kid)
 
 
-async def verify_jwt(token: str, keys: PublicKeyCache, *, audience: str, issuer: str) -> dict[str, Any]:
+async def verify_jwt(
+    token: str, keys: PublicKeyCache, *, audience: str, issuer: str, leeway_s: float = LEEWAY_S
+) -> dict[str, Any]:
+    """`leeway_s` forgives clocks that disagree; principal assertions are verified with
+    none on expiry (`verify_assertion`), because their expiry can be a credential's end."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
@@ -78,12 +82,19 @@ async def verify_jwt(token: str, keys: PublicKeyCache, *, audience: str, issuer:
             algorithms=[ALGORITHM],
             audience=audience,
             issuer=issuer,
-            leeway=LEEWAY_S,
-            options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+            leeway=leeway_s,
+            options={"require": ["exp", "iat", "sub", "aud", "iss"], "verify_iat": leeway_s > 0},
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from exc
     return claims
+
+
+async def verify_assertion(token: str, keys: PublicKeyCache, *, issuer: str) -> dict[str, Any]:
+    """A principal assertion: expired the second its `exp` passes. Its issue time is not
+    checked, so a service whose clock runs a little behind the auth service's still
+    accepts a fresh one."""
+    return await verify_jwt(token, keys, audience=PRINCIPAL_AUDIENCE, issuer=issuer, leeway_s=0)
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:

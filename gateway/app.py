@@ -29,6 +29,7 @@ from gateway.asgi import (
     send_response,
 )
 from gateway.backends import Backends, backend_addresses
+from gateway.checked_credentials import CheckedCredentials
 from gateway.envelope import error_response
 from gateway.headers import (
     backend_metadata,
@@ -39,7 +40,7 @@ from gateway.headers import (
     request_id_from,
 )
 from gateway.openapi import OPENAPI_PATH, openapi_json_bytes
-from gateway.rate_limits import FixedWindowLimiter, Quota, principal_subject, quota_headers, tightest
+from gateway.rate_limits import FixedWindowLimiter, Quota, quota_headers, tightest
 from gateway.routes import MethodNotAllowed, RouteTable, build_route_table
 from gateway.transcoding import build_request, parse_query_string, render_response
 
@@ -71,6 +72,7 @@ class GatewayApp:
         self._address_limiter = address_limiter
         self._credential_limiter = credential_limiter
         self._auth: AuthClient | None = None
+        self._checked = CheckedCredentials()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -175,8 +177,8 @@ class GatewayApp:
         client_chain = forwarded_for(headers, scope.get("client"))
         principal = None
         if not route.public:
-            principal = await self._authenticate(headers, request_id, client_chain)
-            self._charge(self._credential_limiter, principal_subject(principal), quotas)
+            principal, subject = await self._authenticate(headers, request_id, client_chain)
+            self._charge(self._credential_limiter, subject, quotas)
         query = parse_query_string(scope.get("query_string", b""))
         request = build_request(route, resolved.path_params, query, body)
         metadata = backend_metadata(
@@ -185,16 +187,24 @@ class GatewayApp:
         response, passed_headers = await self.backends.call(route, request, metadata)
         return HttpResponse(route.success_status, render_response(route, response), passed_headers)
 
-    async def _authenticate(self, headers: dict[str, str], request_id: str, client_chain: str) -> str:
-        """The principal assertion for the caller's credential, from the auth service's
-        Check — the same RPC Envoy's ext_authz calls, so both edges judge alike."""
+    async def _authenticate(
+        self, headers: dict[str, str], request_id: str, client_chain: str
+    ) -> tuple[str, str]:
+        """The principal assertion for the caller's credential and its subject, from the
+        auth service's Check — the same RPC Envoy's ext_authz calls, so both edges judge
+        alike — or from the verdict kept for that credential."""
         if not has_credential(headers):
             # Nothing to check: spare the auth service a round trip it would deny.
             raise ServiceError("UNAUTHORIZED", "Authentication required")
+        credential = (headers.get("authorization", ""), headers.get("x-api-key", ""))
+        kept = self._checked.get(credential)
+        if kept is not None:
+            return kept
         if self._auth is None:
             self._auth = AuthClient(self.backends.channel("auth"))
         check_headers = credential_headers(headers, request_id=request_id, client_chain=client_chain)
-        return await self._auth.exchange_credentials(check_headers)
+        assertion = await self._auth.exchange_credentials(check_headers)
+        return assertion, self._checked.keep(credential, assertion)
 
     async def _probe(self, path: str) -> HttpResponse:
         if path == HEALTH_PATH:

@@ -17,7 +17,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 WINDOW_S: Final = 60.0
 # Beyond this many distinct keys the least recently seen bucket is forgotten; a flood of
@@ -60,16 +60,22 @@ class FixedWindowLimiter:
         return Quota(limit=self.limit, remaining=self.limit - used, reset_s=reset_s)
 
 
-def principal_subject(assertion: str) -> str:
-    """The `sub` of a principal assertion that the auth service just issued to this
-    gateway; it is only read here, to key the caller's bucket (one per user or key,
-    whatever token it presents), and was verified where it was made."""
+def unverified_claims(assertion: str) -> dict[str, Any]:
+    """The claims of a principal assertion that the auth service just issued to this
+    gateway; they are only read here (the caller's quota key, how long to keep the
+    verdict), and were verified where they were made."""
     try:
         payload = assertion.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (IndexError, ValueError):
-        return ""
-    subject = claims.get("sub") if isinstance(claims, dict) else None
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def principal_subject(assertion: str) -> str:
+    """The `sub` of a principal assertion: the caller's quota bucket (one per user or
+    key, whatever token it presents)."""
+    subject = unverified_claims(assertion).get("sub")
     return subject if isinstance(subject, str) else ""
 
 

@@ -26,7 +26,8 @@ SERVICE_NAMES = (
 
 
 def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Authenticator]:
-    authenticator, auth_client = remote_authenticator(settings)
+    remote = remote_authenticator(settings, service_name="accounts")
+    authenticator, auth_client = remote.authenticator, remote.client
     book = AccountsBook(engine)
     accounts_api = AccountsApi(book, Statements(engine), Funding(engine), sandbox=settings.is_sandbox)
     ledger_api = LedgerApi(Holds(engine), book)
@@ -46,6 +47,7 @@ def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Auth
         background=[
             outbox_relay_job(settings, engine, outbox, auth_client, service_name="accounts"),
             purge_job(idempotency),
+            remote.revocation_feed.run,
         ],
         on_stop=[dispose],
         idempotency=idempotency,

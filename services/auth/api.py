@@ -12,6 +12,7 @@ from corelib.timestamps import from_timestamp, to_timestamp, utc_now
 from services.auth import repository
 from services.auth.api_keys import ApiKeys, key_status
 from services.auth.repository import ApiKeyRow
+from services.auth.revocation_log import revocations_since
 from services.auth.service_principals import authenticate_service
 from services.auth.sessions import Sessions
 from services.auth.signing_keys import SigningKeyStore, jwk
@@ -182,6 +183,18 @@ class AuthApi(auth_pb2_grpc.AuthServiceServicer):
         token = await self._issuer.principal_assertion(principal, now=utc_now(), ttl=SERVICE_TOKEN_TTL)
         return auth_pb2.IssueServiceTokenResponse(
             access_token=token, expires_in=int(SERVICE_TOKEN_TTL.total_seconds())
+        )
+
+    async def ListCredentialRevocations(
+        self, request: auth_pb2.ListCredentialRevocationsRequest, context: RpcContext
+    ) -> auth_pb2.ListCredentialRevocationsResponse:
+        since = from_timestamp(request.since) if request.HasField("since") else utc_now()
+        entries = await revocations_since(self._engine, since)
+        return auth_pb2.ListCredentialRevocationsResponse(
+            revocations=[
+                auth_pb2.CredentialRevocation(ref=ref, not_after=to_timestamp(not_after))
+                for ref, not_after in entries
+            ]
         )
 
     async def RotateSigningKey(

@@ -16,7 +16,7 @@ from corelib.ids import new_id
 from corelib.request_context import Principal
 from corelib.timestamps import utc_now
 from services.auth import repository
-from services.auth.repository import ApiKeyRow
+from services.auth.repository import ApiKeyRow, OnRevoked
 from services.auth.scopes import ensure_grantable, validate_scopes
 from services.auth.secrets_format import (
     API_KEY_PREFIX_VISIBLE,
@@ -29,7 +29,9 @@ from services.auth.secrets_format import (
 NAME_LENGTH_MAX: Final = 100
 ROTATION_OVERLAP_DEFAULT: Final = timedelta(hours=24)
 ROTATION_OVERLAP_MAX: Final = timedelta(days=7)
-LAST_USED_RESOLUTION: Final = timedelta(minutes=1)
+# Last-used times are written in batches this often; a list shows them this stale at most.
+LAST_USED_FLUSH_INTERVAL_S: Final = 10.0
+USED_KEYS_PENDING_MAX: Final = 100_000
 EXPIRY_HORIZON_MAX: Final = timedelta(days=3650)
 
 
@@ -65,9 +67,13 @@ def _validate_name(name: str) -> str:
 
 
 class ApiKeys:
-    def __init__(self, engine: AsyncEngine, *, mode: str) -> None:
+    def __init__(self, engine: AsyncEngine, *, mode: str, on_revoked: OnRevoked) -> None:
         self._engine = engine
         self._mode = mode
+        # This replica applies its own revocations at once; the others hear of them
+        # through NOTIFY a moment later.
+        self._on_revoked = on_revoked
+        self._used_at: dict[str, datetime] = {}
 
     async def create(
         self, caller: Principal, *, name: str, scopes: list[str], expires_at: datetime | None
@@ -116,6 +122,9 @@ class ApiKeys:
         return IssuedKey(key, secret)
 
     async def get(self, caller: Principal, key_id: str) -> ApiKeyRow:
+        # This replica's pending uses first; another replica's are at most one flush
+        # interval behind.
+        await self.flush_last_used()
         async with self._engine.connect() as conn:
             key = await repository.get_api_key(conn, _tenant_of(caller), key_id)
         if key is None:
@@ -130,6 +139,7 @@ class ApiKeys:
         before_id = cursor.get("before") if cursor else None
         if before_id is not None and not isinstance(before_id, str):
             raise ServiceError("INVALID_REQUEST", "pageToken is not valid", {"field": "pageToken"})
+        await self.flush_last_used()
         async with self._engine.connect() as conn:
             rows = await repository.list_api_keys(
                 conn, _tenant_of(caller), before_id=before_id, limit=limit + 1
@@ -142,9 +152,11 @@ class ApiKeys:
         async with unit_of_work(self._engine) as conn:
             if await repository.get_api_key(conn, tenant_id, key_id, for_update=True) is None:
                 raise ServiceError("NOT_FOUND", "API key not found", {"id": key_id})
-            await repository.revoke_api_key(conn, key_id)
+            revocation = await repository.revoke_api_key(conn, key_id)
             key = await repository.get_api_key(conn, tenant_id, key_id)
         assert key is not None
+        if revocation is not None:
+            self._on_revoked(revocation)
         return key
 
     async def rotate(
@@ -175,24 +187,40 @@ class ApiKeys:
                 rotated_from_id=old.id,
                 created_by=caller.id,
             )
-            await repository.shorten_api_key_expiry(conn, old.id, now + overlap)
+            revocation = await repository.shorten_api_key_expiry(conn, old.id, now + overlap)
             previous = await repository.get_api_key(conn, tenant_id, key_id)
         assert previous is not None
+        if revocation is not None:
+            self._on_revoked(revocation)
         return issued, previous
 
-    async def authenticate(self, secret: str) -> Principal | None:
+    async def authenticate(self, secret: str) -> tuple[Principal, datetime | None] | None:
+        """The key's principal and when the key expires, or None for no active key."""
         if not secret or len(secret) > SECRET_LENGTH_MAX:
             return None
         now = utc_now()
-        async with unit_of_work(self._engine) as conn:
+        async with self._engine.connect() as conn:
             key = await repository.find_api_key_by_hash(conn, digest(secret))
-            if key is None or key_status(key, now) != "active":
-                return None
-            await repository.touch_api_key(conn, key.id, now - LAST_USED_RESOLUTION)
-        return Principal(
+        if key is None or key_status(key, now) != "active":
+            return None
+        self.note_use(key.id)
+        principal = Principal(
             id=key.id,
             kind="api_key",
             tenant_id=key.tenant_id,
             scopes=frozenset(key.scopes),
             display_name=key.name,
         )
+        return principal, key.expires_at
+
+    def note_use(self, key_id: str) -> None:
+        """Remembered, and written with every other key's by `flush_last_used`: an
+        authenticated request never waits on a write."""
+        if len(self._used_at) < USED_KEYS_PENDING_MAX or key_id in self._used_at:
+            self._used_at[key_id] = utc_now()
+
+    async def flush_last_used(self) -> None:
+        used_at, self._used_at = self._used_at, {}
+        if used_at:
+            async with unit_of_work(self._engine) as conn:
+                await repository.touch_api_keys(conn, used_at)

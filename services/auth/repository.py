@@ -3,14 +3,16 @@ case composes several of them inside one transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, literal_column, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from corelib.credential_revocations import REVOCATION_CHANNEL, revocation_payload
 from corelib.db import row_as
 from services.auth.schema import (
     api_keys,
@@ -143,13 +145,31 @@ async def session_is_active(conn: AsyncConnection, session_id: str) -> bool:
     return row is not None
 
 
-async def revoke_session(conn: AsyncConnection, session_id: str, reason: str) -> bool:
-    result = await conn.execute(
-        update(sessions)
-        .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
-        .values(revoked_at=func.now(), revoke_reason=reason)
+# A credential whose use ends, and from when: what the revocation channel announces.
+Revocation = tuple[str, datetime]
+OnRevoked = Callable[[Revocation], None]
+
+
+async def announce_revocation(conn: AsyncConnection, ref: str, not_after: datetime) -> Revocation:
+    """Every process's caches hear of it when this transaction commits."""
+    await conn.execute(
+        select(func.pg_notify(REVOCATION_CHANNEL, revocation_payload(ref, not_after.timestamp())))
     )
-    return bool(result.rowcount)
+    return ref, not_after
+
+
+async def revoke_session(conn: AsyncConnection, session_id: str, reason: str) -> Revocation | None:
+    revoked_at = (
+        await conn.execute(
+            update(sessions)
+            .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
+            .values(revoked_at=func.now(), revoke_reason=reason)
+            .returning(sessions.c.revoked_at)
+        )
+    ).scalar()
+    if revoked_at is None:
+        return None
+    return await announce_revocation(conn, f"session:{session_id}", revoked_at)
 
 
 async def insert_refresh_token(
@@ -269,35 +289,80 @@ async def list_api_keys(
     return [row_as(ApiKeyRow, row) for row in rows]
 
 
-async def revoke_api_key(conn: AsyncConnection, key_id: str) -> None:
-    await conn.execute(
-        update(api_keys)
-        .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
-        .values(revoked_at=func.now())
-    )
-
-
-async def shorten_api_key_expiry(conn: AsyncConnection, key_id: str, expires_at: datetime) -> None:
-    await conn.execute(
-        update(api_keys)
-        .where(
-            api_keys.c.id == key_id,
-            or_(api_keys.c.expires_at.is_(None), api_keys.c.expires_at > expires_at),
+async def revoke_api_key(conn: AsyncConnection, key_id: str) -> Revocation | None:
+    revoked_at = (
+        await conn.execute(
+            update(api_keys)
+            .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+            .values(revoked_at=func.now())
+            .returning(api_keys.c.revoked_at)
         )
-        .values(expires_at=expires_at)
-    )
+    ).scalar()
+    if revoked_at is None:
+        return None
+    return await announce_revocation(conn, f"key:{key_id}", revoked_at)
 
 
-async def touch_api_key(conn: AsyncConnection, key_id: str, stale_before: datetime) -> None:
-    """Records use, at most once per staleness interval, to keep hot keys from writing per call."""
-    await conn.execute(
-        update(api_keys)
-        .where(
-            api_keys.c.id == key_id,
-            or_(api_keys.c.last_used_at.is_(None), api_keys.c.last_used_at < stale_before),
+async def shorten_api_key_expiry(
+    conn: AsyncConnection, key_id: str, expires_at: datetime
+) -> Revocation | None:
+    shortened = (
+        await conn.execute(
+            update(api_keys)
+            .where(
+                api_keys.c.id == key_id,
+                or_(api_keys.c.expires_at.is_(None), api_keys.c.expires_at > expires_at),
+            )
+            .values(expires_at=expires_at)
+            .returning(api_keys.c.id)
         )
-        .values(last_used_at=func.now())
+    ).scalar()
+    if shortened is None:
+        return None
+    return await announce_revocation(conn, f"key:{key_id}", expires_at)
+
+
+_TOUCH_API_KEYS = text(
+    """
+    UPDATE auth.api_keys SET last_used_at = used.at
+    FROM unnest(CAST(:ids AS text[]), CAST(:used_at AS timestamptz[])) AS used(id, at)
+    WHERE api_keys.id = used.id AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at < used.at)
+    """
+)
+
+
+async def touch_api_keys(conn: AsyncConnection, used_at: dict[str, datetime]) -> None:
+    """Records when keys were last used, for many keys in one statement."""
+    if used_at:
+        ids = list(used_at)
+        await conn.execute(_TOUCH_API_KEYS, {"ids": ids, "used_at": [used_at[i] for i in ids]})
+
+
+async def credential_revocations_since(
+    conn: AsyncConnection, since: datetime, horizon_end: datetime
+) -> list[tuple[str, datetime]]:
+    """Credentials whose use ended (or ends before `horizon_end`) since `since`: revoked
+    keys, keys expiring (a rotation's overlap), ended sessions."""
+    keys = await conn.execute(
+        select(
+            api_keys.c.id,
+            func.least(
+                func.coalesce(api_keys.c.revoked_at, literal_column("'infinity'::timestamptz")),
+                func.coalesce(api_keys.c.expires_at, literal_column("'infinity'::timestamptz")),
+            ).label("not_after"),
+        ).where(
+            or_(
+                api_keys.c.revoked_at >= since,
+                and_(api_keys.c.expires_at >= since, api_keys.c.expires_at <= horizon_end),
+            )
+        )
     )
+    ended = await conn.execute(
+        select(sessions.c.id, sessions.c.revoked_at).where(sessions.c.revoked_at >= since)
+    )
+    return [(f"key:{row.id}", row.not_after) for row in keys] + [
+        (f"session:{row.id}", row.revoked_at) for row in ended
+    ]
 
 
 # signing keys

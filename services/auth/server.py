@@ -11,13 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib.authentication import Authenticator
 from corelib.config import Settings
-from corelib.grpc_server import ServiceProcess, run_service
+from corelib.credential_revocations import REVOCATION_CHANNEL, CredentialRevocations
+from corelib.grpc_server import ServiceProcess, periodic_job, run_service
 from corelib.idempotency import IdempotentRequests, purge_job
+from corelib.invalidation_feed import InvalidationFeed
 from services.auth.api import AuthApi
-from services.auth.api_keys import ApiKeys
+from services.auth.api_keys import LAST_USED_FLUSH_INTERVAL_S, ApiKeys
 from services.auth.credentials import CredentialVerifier
 from services.auth.ext_authz import AuthorizationServicer
 from services.auth.login_throttle import ThrottlePolicy
+from services.auth.repository import Revocation
+from services.auth.revocation_log import revocations_since_epoch
 from services.auth.schema import idempotent_requests
 from services.auth.sessions import Sessions
 from services.auth.signing_keys import SigningKeyStore
@@ -35,8 +39,24 @@ async def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess
     signing_keys = SigningKeyStore(engine)
     await signing_keys.ensure_signing_key()
     issuer = TokenIssuer(signing_keys, issuer=settings.token_issuer, audience=settings.token_audience)
-    api_keys = ApiKeys(engine, mode=settings.mode)
-    verifier = CredentialVerifier(engine, issuer, api_keys)
+
+    async def catch_up(since_epoch_s: float) -> list[tuple[str, float]]:
+        return await revocations_since_epoch(engine, since_epoch_s)
+
+    revocations = CredentialRevocations(catch_up)
+
+    def on_revoked(revocation: Revocation) -> None:
+        revocations.note(revocation[0], revocation[1].timestamp())
+
+    api_keys = ApiKeys(engine, mode=settings.mode, on_revoked=on_revoked)
+    feed = InvalidationFeed(
+        settings.database_direct_url or settings.database_url,
+        REVOCATION_CHANNEL,
+        on_message=revocations.on_message,
+        on_resync=revocations.resync,
+        on_lost=revocations.lost,
+    )
+    verifier = CredentialVerifier(engine, issuer, api_keys, revocations)
     sessions = Sessions(
         engine,
         issuer,
@@ -44,6 +64,7 @@ async def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess
             failures_per_username_max=settings.login_failures_per_username_max,
             attempts_per_address_max=settings.login_attempts_per_address_max,
         ),
+        on_revoked=on_revoked,
     )
     api = AuthApi(
         sessions=sessions,
@@ -57,7 +78,9 @@ async def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess
     async def exchange(headers: Mapping[str, str]) -> str:
         return await verifier.assertion_for(headers)
 
-    authenticator = Authenticator(issuer.public_keys, issuer=settings.token_issuer, exchange=exchange)
+    authenticator = Authenticator(
+        issuer.public_keys, issuer=settings.token_issuer, exchange=exchange, revocations=revocations
+    )
 
     def register(server: grpc.aio.Server) -> None:
         auth_pb2_grpc.add_AuthServiceServicer_to_server(api, server)
@@ -77,7 +100,11 @@ async def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess
         idempotency_exempt=frozenset(
             {f"/{SERVICE_NAMES[0]}/CreateApiKey", f"/{SERVICE_NAMES[0]}/RotateApiKey"}
         ),
-        background=[purge_job(idempotency)],
+        background=[
+            purge_job(idempotency),
+            feed.run,
+            periodic_job(LAST_USED_FLUSH_INTERVAL_S, api_keys.flush_last_used, name="api_key_last_used"),
+        ],
     )
     return process, authenticator
 

@@ -16,6 +16,7 @@ from corelib.timestamps import utc_now
 from services.auth import login_throttle, repository
 from services.auth.login_throttle import ThrottlePolicy
 from services.auth.passwords import PASSWORD_LENGTH_MAX, verify_password
+from services.auth.repository import OnRevoked
 from services.auth.secrets_format import SECRET_LENGTH_MAX, digest, new_secret
 from services.auth.tokens import ACCESS_TOKEN_TTL, TokenIssuer
 
@@ -41,10 +42,15 @@ def _invalid_refresh() -> ServiceError:
 
 
 class Sessions:
-    def __init__(self, engine: AsyncEngine, issuer: TokenIssuer, policy: ThrottlePolicy) -> None:
+    def __init__(
+        self, engine: AsyncEngine, issuer: TokenIssuer, policy: ThrottlePolicy, *, on_revoked: OnRevoked
+    ) -> None:
         self._engine = engine
         self._issuer = issuer
         self._policy = policy
+        # This replica applies its own revocations at once; the others hear of them
+        # through NOTIFY a moment later.
+        self._on_revoked = on_revoked
 
     async def login(self, username: str, password: str, *, client_address: str) -> TokenPair:
         if not username or not password:
@@ -80,7 +86,7 @@ class Sessions:
             if row.used_at is not None:
                 # A spent token came back: it was stolen or replayed. End the whole family
                 # (OAuth 2.0 Security BCP §4.14); this commits even though the call fails.
-                await repository.revoke_session(conn, row.session_id, REUSE_REASON)
+                revocation = await repository.revoke_session(conn, row.session_id, REUSE_REASON)
                 reused = True
             else:
                 reused = False
@@ -93,20 +99,25 @@ class Sessions:
                     raise _invalid_refresh()
                 new_token = await self._new_refresh_token(conn, row.session_id)
         if reused:
+            if revocation is not None:
+                self._on_revoked(revocation)
             raise _invalid_refresh()
         assert user is not None
         return await self._pair(user.id, user.tenant_id, user.scopes, row.session_id, new_token)
 
     async def logout(self, principal: Principal, refresh_token: str) -> bool:
-        revoked = False
+        revocations: list[repository.Revocation | None] = []
         async with unit_of_work(self._engine) as conn:
             if principal.kind == "user" and principal.session_id:
-                revoked = await repository.revoke_session(conn, principal.session_id, "logout")
+                revocations.append(await repository.revoke_session(conn, principal.session_id, "logout"))
             if refresh_token and len(refresh_token) <= SECRET_LENGTH_MAX:
                 row = await repository.lock_refresh_token(conn, digest(refresh_token))
                 if row is not None and row.tenant_id == principal.tenant_id:
-                    revoked = await repository.revoke_session(conn, row.session_id, "logout") or revoked
-        return revoked
+                    revocations.append(await repository.revoke_session(conn, row.session_id, "logout"))
+        for revocation in revocations:
+            if revocation is not None:
+                self._on_revoked(revocation)
+        return any(revocations)
 
     async def _new_refresh_token(self, conn: AsyncConnection, session_id: str) -> str:
         token = new_secret("rt")

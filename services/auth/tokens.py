@@ -56,9 +56,24 @@ class TokenIssuer:
     async def verify_access_token(self, token: str) -> dict[str, Any]:
         return await verify_jwt(token, self.public_keys, audience=self.audience, issuer=self.issuer)
 
+    @staticmethod
+    def assertion_expiry(
+        now: datetime, not_after: datetime | None, ttl: timedelta = ASSERTION_TTL
+    ) -> datetime:
+        # JWT times are whole seconds; rounding down keeps the cap a cap.
+        expires_at = now + ttl if not_after is None else min(now + ttl, not_after)
+        return expires_at.replace(microsecond=0)
+
     async def principal_assertion(
-        self, principal: Principal, *, now: datetime, ttl: timedelta = ASSERTION_TTL
+        self,
+        principal: Principal,
+        *,
+        now: datetime,
+        ttl: timedelta = ASSERTION_TTL,
+        not_after: datetime | None = None,
     ) -> str:
+        """`not_after` caps the lifetime: an assertion never outlives its credential."""
+        expires_at = self.assertion_expiry(now, not_after, ttl)
         return await self._sign(
             {
                 "iss": self.issuer,
@@ -70,6 +85,6 @@ class TokenIssuer:
                 "name": principal.display_name,
                 "sid": principal.session_id,
                 "iat": now,
-                "exp": now + ttl,
+                "exp": expires_at,
             }
         )

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -259,15 +258,3 @@ class SagaWorker:
             lifecycle.assert_transition(current.status, status)
             finished = await repository.update_transaction(conn, txn.id, values)
             await record_transaction_event(conn, EVENT_BY_FINAL_STATUS[status], finished)
-
-
-def periodic(interval_s: float, job: Callable[[], Any]) -> Callable[[], Any]:
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(interval_s)
-            try:
-                await job()
-            except Exception:
-                log.exception("periodic_job_failed")
-
-    return loop

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from corelib.auth_client import ServiceTokenSource, remote_authenticator
 from corelib.authentication import Authenticator
 from corelib.config import Settings
-from corelib.grpc_server import ServiceProcess, run_service
+from corelib.grpc_server import ServiceProcess, periodic_job, run_service
 from corelib.idempotency import IdempotentRequests, purge_job
 from corelib.outbox_relay import outbox_relay_job
 from services.transactions.api import TransactionsApi, render_created
@@ -26,7 +26,7 @@ from services.transactions.debit_authorizations import DebitAuthorizations
 from services.transactions.ledger_client import LedgerClient
 from services.transactions.payment_queries import PaymentQueries
 from services.transactions.payments import Payments, RailTiming
-from services.transactions.saga_worker import SagaWorker, periodic
+from services.transactions.saga_worker import SagaWorker
 from services.transactions.schema import idempotent_requests, outbox
 from services.transactions.settlement_windows import SettlementCalendar
 
@@ -45,7 +45,8 @@ def rail_timing(settings: Settings) -> RailTiming:
 
 
 def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Authenticator, SagaWorker]:
-    authenticator, auth_client = remote_authenticator(settings)
+    remote = remote_authenticator(settings, service_name="transactions")
+    authenticator, auth_client = remote.authenticator, remote.client
     tokens = ServiceTokenSource(
         auth_client, service_name="transactions", service_secret=settings.service_secret
     )
@@ -73,9 +74,12 @@ def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Auth
         register=register,
         background=[
             worker.run,
-            periodic(IDEMPOTENCY_PURGE_INTERVAL_S, worker.purge_idempotency_keys),
+            periodic_job(
+                IDEMPOTENCY_PURGE_INTERVAL_S, worker.purge_idempotency_keys, name="idempotency_purge"
+            ),
             outbox_relay_job(settings, engine, outbox, auth_client, service_name="transactions"),
             purge_job(idempotency),
+            remote.revocation_feed.run,
         ],
         on_stop=[dispose],
         idempotency=idempotency,

@@ -34,7 +34,8 @@ SECRET_BEARING_RPCS = frozenset(
 def build(
     settings: Settings, engine: AsyncEngine, *, resolver: Resolver = system_resolver
 ) -> tuple[ServiceProcess, Authenticator]:
-    authenticator, _auth_client = remote_authenticator(settings)
+    remote = remote_authenticator(settings, service_name="webhooks")
+    authenticator = remote.authenticator
     timeout_s = settings.webhook_timeout_ms / 1000
     if timeout_s <= 0:
         raise ValueError("PE_WEBHOOK_TIMEOUT_MS must be positive")
@@ -68,7 +69,7 @@ def build(
         name="webhooks",
         service_names=SERVICE_NAMES,
         register=register,
-        background=[dispatcher.run, retention, purge_job(idempotency)],
+        background=[dispatcher.run, retention, purge_job(idempotency), remote.revocation_feed.run],
         on_stop=[dispose],
         idempotency=idempotency,
         # Their answers carry a signing secret, which is not kept anywhere else readable.

@@ -95,6 +95,11 @@ class AuthServiceStub:
                 request_serializer=payment__engine_dot_auth_dot_v1_dot_auth__pb2.RotateSigningKeyRequest.SerializeToString,
                 response_deserializer=payment__engine_dot_auth_dot_v1_dot_auth__pb2.RotateSigningKeyResponse.FromString,
                 _registered_method=True)
+        self.ListCredentialRevocations = channel.unary_unary(
+                '/payment_engine.auth.v1.AuthService/ListCredentialRevocations',
+                request_serializer=payment__engine_dot_auth_dot_v1_dot_auth__pb2.ListCredentialRevocationsRequest.SerializeToString,
+                response_deserializer=payment__engine_dot_auth_dot_v1_dot_auth__pb2.ListCredentialRevocationsResponse.FromString,
+                _registered_method=True)
 
 
 class AuthServiceServicer:
@@ -186,6 +191,15 @@ class AuthServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCredentialRevocations(self, request, context):
+        """Credentials whose use ends (revoked API keys, ended sessions, rotated keys' shortened
+        overlaps) since a time: what a service missed while its revocation feed was away.
+        Not on HTTP.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -248,6 +262,11 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     servicer.RotateSigningKey,
                     request_deserializer=payment__engine_dot_auth_dot_v1_dot_auth__pb2.RotateSigningKeyRequest.FromString,
                     response_serializer=payment__engine_dot_auth_dot_v1_dot_auth__pb2.RotateSigningKeyResponse.SerializeToString,
+            ),
+            'ListCredentialRevocations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCredentialRevocations,
+                    request_deserializer=payment__engine_dot_auth_dot_v1_dot_auth__pb2.ListCredentialRevocationsRequest.FromString,
+                    response_serializer=payment__engine_dot_auth_dot_v1_dot_auth__pb2.ListCredentialRevocationsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -575,6 +594,33 @@ class AuthService:
             '/payment_engine.auth.v1.AuthService/RotateSigningKey',
             payment__engine_dot_auth_dot_v1_dot_auth__pb2.RotateSigningKeyRequest.SerializeToString,
             payment__engine_dot_auth_dot_v1_dot_auth__pb2.RotateSigningKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCredentialRevocations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/payment_engine.auth.v1.AuthService/ListCredentialRevocations',
+            payment__engine_dot_auth_dot_v1_dot_auth__pb2.ListCredentialRevocationsRequest.SerializeToString,
+            payment__engine_dot_auth_dot_v1_dot_auth__pb2.ListCredentialRevocationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -59,6 +59,11 @@ class AuthServiceStub:
     """Issues a short-lived token to another service of the engine. Not on HTTP."""
     RotateSigningKey: _grpc.UnaryUnaryMultiCallable[_auth_pb2.RotateSigningKeyRequest, _auth_pb2.RotateSigningKeyResponse]
     """Makes a new token signing key current; older keys keep verifying. Not on HTTP."""
+    ListCredentialRevocations: _grpc.UnaryUnaryMultiCallable[_auth_pb2.ListCredentialRevocationsRequest, _auth_pb2.ListCredentialRevocationsResponse]
+    """Credentials whose use ends (revoked API keys, ended sessions, rotated keys' shortened
+    overlaps) since a time: what a service missed while its revocation feed was away.
+    Not on HTTP.
+    """
 
 @_typing.type_check_only
 class AuthServiceAsyncStub(AuthServiceStub):
@@ -91,6 +96,11 @@ class AuthServiceAsyncStub(AuthServiceStub):
     """Issues a short-lived token to another service of the engine. Not on HTTP."""
     RotateSigningKey: _aio.UnaryUnaryMultiCallable[_auth_pb2.RotateSigningKeyRequest, _auth_pb2.RotateSigningKeyResponse]  # type: ignore[assignment]
     """Makes a new token signing key current; older keys keep verifying. Not on HTTP."""
+    ListCredentialRevocations: _aio.UnaryUnaryMultiCallable[_auth_pb2.ListCredentialRevocationsRequest, _auth_pb2.ListCredentialRevocationsResponse]  # type: ignore[assignment]
+    """Credentials whose use ends (revoked API keys, ended sessions, rotated keys' shortened
+    overlaps) since a time: what a service missed while its revocation feed was away.
+    Not on HTTP.
+    """
 
 class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
     """Sessions, identity, API keys and token signing keys."""
@@ -192,5 +202,16 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_auth_pb2.RotateSigningKeyResponse, _abc.Awaitable[_auth_pb2.RotateSigningKeyResponse]]:
         """Makes a new token signing key current; older keys keep verifying. Not on HTTP."""
+
+    @_abc_1.abstractmethod
+    def ListCredentialRevocations(
+        self,
+        request: _auth_pb2.ListCredentialRevocationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_pb2.ListCredentialRevocationsResponse, _abc.Awaitable[_auth_pb2.ListCredentialRevocationsResponse]]:
+        """Credentials whose use ends (revoked API keys, ended sessions, rotated keys' shortened
+        overlaps) since a time: what a service missed while its revocation feed was away.
+        Not on HTTP.
+        """
 
 def add_AuthServiceServicer_to_server(servicer: AuthServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
