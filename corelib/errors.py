@@ -46,6 +46,12 @@ _CODES: Final[tuple[ErrorCode, ...]] = (
         409,
         "A request with this Idempotency-Key is still being processed",
     ),
+    ErrorCode(
+        "BATCH_ABORTED",
+        grpc.StatusCode.ABORTED,
+        424,
+        "Not created: another payment of this all-or-none batch was refused",
+    ),
     ErrorCode("PAYLOAD_TOO_LARGE", grpc.StatusCode.INVALID_ARGUMENT, 413, "Request body too large"),
     ErrorCode(
         "INSUFFICIENT_FUNDS",

@@ -4,11 +4,13 @@ between major-unit doubles and minor units here and nowhere else."""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import Any, Final, TypeVar
 
 from google.protobuf import json_format, struct_pb2
 from payment_engine_protos.accounts.v1 import accounts_pb2, accounts_pb2_grpc
 
+from corelib.batching import Batcher, QueueFull
 from corelib.errors import ServiceError
 from corelib.grpc_pipeline import RpcContext
 from corelib.money import major_from_minor, positive_minor_from_major
@@ -16,9 +18,17 @@ from corelib.request_context import current_principal
 from corelib.timestamps import to_timestamp, utc_now
 from services.accounts.accounts_book import AccountsBook
 from services.accounts.funding import Funding
-from services.accounts.holds import Holds
+from services.accounts.holds import BATCH_SIZE_MAX, HoldOrder, Holds, PlacedHold, PostOrder
 from services.accounts.repository import AccountRow, HoldRow, PostingRow
 from services.accounts.statements import Statements
+
+ItemT = TypeVar("ItemT")
+ResultT = TypeVar("ResultT")
+
+DESCRIBE_ACCOUNTS_MAX: Final = 100
+# Concurrent ledger calls share a unit of work: up to 500 items per transaction, two
+# transactions in flight, and at most 20,000 items waiting before callers are refused.
+GROUP_COMMIT_BOUNDS: Final[dict[str, Any]] = {"batch_size_max": 500, "queued_max": 20_000, "flushes_max": 2}
 
 _HOLD_STATUS = {
     "HELD": accounts_pb2.HOLD_STATUS_HELD,
@@ -188,41 +198,123 @@ class AccountsApi(accounts_pb2_grpc.AccountsServiceServicer):
         )
 
 
+def facts_message(account: AccountRow) -> accounts_pb2.AccountFacts:
+    return accounts_pb2.AccountFacts(
+        id=account.id,
+        tenant_id=account.tenant_id,
+        currency_code=account.currency_code,
+        status=_ACCOUNT_STATUS[account.status],
+    )
+
+
+def placed_message(placed: PlacedHold) -> accounts_pb2.PlaceHoldResponse:
+    return accounts_pb2.PlaceHoldResponse(
+        hold=hold_message(placed.hold),
+        payer=facts_message(placed.payer),
+        payee=facts_message(placed.payee) if placed.payee is not None else None,
+    )
+
+
+def item_error(error: BaseException) -> accounts_pb2.LedgerItemError:
+    if not isinstance(error, ServiceError):
+        # A crash of one item's work is the engine's fault, never the caller's.
+        error = ServiceError("INTERNAL_ERROR")
+    details = struct_pb2.Struct()
+    details.update(error.details)
+    return accounts_pb2.LedgerItemError(reason=error.reason, message=error.message, details=details)
+
+
+def _hold_order(request: accounts_pb2.PlaceHoldRequest) -> HoldOrder:
+    return HoldOrder(
+        hold_id=request.hold_id,
+        tenant_id=request.tenant_id,
+        account_id=request.account_id,
+        amount_minor=request.amount_minor,
+        currency_code=request.currency_code,
+        description=request.description,
+        debit_authorized=request.debit_authorized,
+        payee_account_id=request.payee_account_id,
+    )
+
+
+def _batch_size(count: int) -> None:
+    if count > BATCH_SIZE_MAX:
+        raise ServiceError(
+            "INVALID_REQUEST", f"At most {BATCH_SIZE_MAX} holds per call", {"maximum": BATCH_SIZE_MAX}
+        )
+
+
+async def _each(futures: list[asyncio.Future[ResultT]]) -> list[ResultT | BaseException]:
+    return await asyncio.gather(*futures, return_exceptions=True)
+
+
 class LedgerApi(accounts_pb2_grpc.LedgerServiceServicer):
+    """Single calls and batch calls alike go through the group-commit batchers, so
+    concurrent callers share units of work; an all-or-none batch runs alone."""
+
     def __init__(self, holds: Holds, book: AccountsBook) -> None:
         self._holds = holds
         self._book = book
+        self._placing: Batcher[HoldOrder, PlacedHold] = Batcher(
+            holds.place_many, name="place_holds", **GROUP_COMMIT_BOUNDS
+        )
+        self._posting: Batcher[PostOrder, HoldRow] = Batcher(
+            holds.post_many, name="post_holds", **GROUP_COMMIT_BOUNDS
+        )
+        self._voiding: Batcher[str, HoldRow] = Batcher(
+            holds.void_many, name="void_holds", **GROUP_COMMIT_BOUNDS
+        )
 
     async def PlaceHold(
         self, request: accounts_pb2.PlaceHoldRequest, context: RpcContext
     ) -> accounts_pb2.PlaceHoldResponse:
-        hold = await self._holds.place(
-            hold_id=request.hold_id,
-            tenant_id=request.tenant_id,
-            account_id=request.account_id,
-            amount_minor=request.amount_minor,
-            currency_code=request.currency_code,
-            description=request.description,
-            debit_authorized=request.debit_authorized,
+        return placed_message(await _submit(self._placing, _hold_order(request)))
+
+    async def PlaceHolds(
+        self, request: accounts_pb2.PlaceHoldsRequest, context: RpcContext
+    ) -> accounts_pb2.PlaceHoldsResponse:
+        _batch_size(len(request.holds))
+        orders = [_hold_order(item) for item in request.holds]
+        if request.atomic:
+            outcomes: list[PlacedHold | BaseException] = list(
+                await self._holds.place_many(orders, atomic=True)
+            )
+        else:
+            outcomes = await _each(_submit_many(self._placing, orders))
+        return accounts_pb2.PlaceHoldsResponse(
+            results=[
+                accounts_pb2.PlaceHoldResult(error=item_error(outcome))
+                if isinstance(outcome, BaseException)
+                else accounts_pb2.PlaceHoldResult(placed=placed_message(outcome))
+                for outcome in outcomes
+            ]
         )
-        return accounts_pb2.PlaceHoldResponse(hold=hold_message(hold))
 
     async def PostHold(
         self, request: accounts_pb2.PostHoldRequest, context: RpcContext
     ) -> accounts_pb2.PostHoldResponse:
-        hold = await self._holds.post(
-            hold_id=request.hold_id,
-            payee_account_id=request.payee_account_id,
-            description=request.description,
-        )
-        return accounts_pb2.PostHoldResponse(hold=hold_message(hold))
+        order = PostOrder(request.hold_id, request.payee_account_id, request.description)
+        return accounts_pb2.PostHoldResponse(hold=hold_message(await _submit(self._posting, order)))
+
+    async def PostHolds(
+        self, request: accounts_pb2.PostHoldsRequest, context: RpcContext
+    ) -> accounts_pb2.PostHoldsResponse:
+        _batch_size(len(request.holds))
+        orders = [PostOrder(item.hold_id, item.payee_account_id, item.description) for item in request.holds]
+        outcomes = await _each(_submit_many(self._posting, orders))
+        return accounts_pb2.PostHoldsResponse(results=[_hold_result(outcome) for outcome in outcomes])
 
     async def VoidHold(
         self, request: accounts_pb2.VoidHoldRequest, context: RpcContext
     ) -> accounts_pb2.VoidHoldResponse:
-        return accounts_pb2.VoidHoldResponse(
-            hold=hold_message(await self._holds.void(hold_id=request.hold_id))
-        )
+        return accounts_pb2.VoidHoldResponse(hold=hold_message(await _submit(self._voiding, request.hold_id)))
+
+    async def VoidHolds(
+        self, request: accounts_pb2.VoidHoldsRequest, context: RpcContext
+    ) -> accounts_pb2.VoidHoldsResponse:
+        _batch_size(len(request.holds))
+        outcomes = await _each(_submit_many(self._voiding, [item.hold_id for item in request.holds]))
+        return accounts_pb2.VoidHoldsResponse(results=[_hold_result(outcome) for outcome in outcomes])
 
     async def GetHold(
         self, request: accounts_pb2.GetHoldRequest, context: RpcContext
@@ -232,15 +324,25 @@ class LedgerApi(accounts_pb2_grpc.LedgerServiceServicer):
     async def DescribeAccounts(
         self, request: accounts_pb2.DescribeAccountsRequest, context: RpcContext
     ) -> accounts_pb2.DescribeAccountsResponse:
-        rows = await self._book.describe(list(request.account_ids)[:100])
-        return accounts_pb2.DescribeAccountsResponse(
-            accounts=[
-                accounts_pb2.AccountFacts(
-                    id=row.id,
-                    tenant_id=row.tenant_id,
-                    currency_code=row.currency_code,
-                    status=_ACCOUNT_STATUS[row.status],
-                )
-                for row in rows
-            ]
-        )
+        rows = await self._book.describe(list(request.account_ids)[:DESCRIBE_ACCOUNTS_MAX])
+        return accounts_pb2.DescribeAccountsResponse(accounts=[facts_message(row) for row in rows])
+
+
+def _hold_result(outcome: HoldRow | BaseException) -> accounts_pb2.HoldResult:
+    if isinstance(outcome, BaseException):
+        return accounts_pb2.HoldResult(error=item_error(outcome))
+    return accounts_pb2.HoldResult(hold=hold_message(outcome))
+
+
+async def _submit(batcher: Batcher[ItemT, ResultT], item: ItemT) -> ResultT:
+    try:
+        return await batcher.submit(item)
+    except QueueFull as exc:
+        raise ServiceError("SERVICE_UNAVAILABLE", "The ledger is busy; retry shortly") from exc
+
+
+def _submit_many(batcher: Batcher[ItemT, ResultT], items: list[ItemT]) -> list[asyncio.Future[ResultT]]:
+    try:
+        return batcher.submit_many(items)
+    except QueueFull as exc:
+        raise ServiceError("SERVICE_UNAVAILABLE", "The ledger is busy; retry shortly") from exc

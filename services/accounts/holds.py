@@ -1,28 +1,126 @@
-"""The ledger side of the payment saga: place a hold, post it to a payee, or void it.
+"""The ledger side of the payment saga: place holds, post them to payees, void them —
+many at a time.
 
-Every step is idempotent by hold id (the transaction id): repeating a step returns
-the first outcome and moves nothing twice, so the saga can retry any step after a
-crash. Posting a voided hold or voiding a posted one is refused.
+Each step runs for a whole batch in one unit of work: the accounts it touches are
+locked once, in id order; the rules decide item by item, in order, against the balances
+as the batch has left them so far; then a few set-based statements write everything —
+one balance update per account (a hot account is written once per batch, not once per
+payment), the holds, the journal entries with their postings, and the balance events.
+One item's refusal is its own result and never fails the others, unless the caller asked
+for all or none. Every step is idempotent by hold id (the transaction id): repeating a
+step returns the first outcome and moves nothing twice. Posting a voided hold or voiding
+a posted one is refused.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final, TypeAlias, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from corelib.db import unit_of_work
 from corelib.errors import ServiceError
 from corelib.ids import new_id
-from corelib.money import AMOUNT_MINOR_MAX, validate_currency
+from corelib.money import AMOUNT_MINOR_MAX, major_from_minor, validate_currency
+from corelib.outbox import NewEvent, record_events
 from services.accounts import repository, rules
-from services.accounts.balance_events import record_balance_change
-from services.accounts.repository import HoldRow, NewPosting
+from services.accounts.balance_events import EVENT_TYPE as BALANCE_UPDATED
+from services.accounts.repository import (
+    AccountRow,
+    HoldOutcome,
+    HoldRow,
+    NewHold,
+    NewJournalEntry,
+    NewPosting,
+)
+from services.accounts.schema import outbox
 
 DESCRIPTION_LENGTH_MAX: Final = 500
 HOLD_ID_LENGTH_MAX: Final = 64
-# A concurrent duplicate of the same PlaceHold loses the insert race and re-reads.
+BATCH_SIZE_MAX: Final = 1000
+# A batch whose hold ids another transaction inserted meanwhile is re-decided once
+# against the committed state; a second collision is reported as a failure of the batch.
 PLACE_ATTEMPTS_MAX: Final = 2
+
+ResultT = TypeVar("ResultT")
+# One item's result: what it produced, or why it was refused.
+Outcome: TypeAlias = ResultT | ServiceError
+
+
+@dataclass(frozen=True)
+class HoldOrder:
+    hold_id: str
+    # The tenant on whose behalf the payment is made.
+    tenant_id: str
+    account_id: str
+    amount_minor: int
+    currency_code: str
+    description: str
+    # The payer's tenant granted `tenant_id` a debit authorization on this account.
+    debit_authorized: bool = False
+    # Checked at once when given: the payee exists, is the tenant's, is active, holds
+    # the currency and has room for the amount.
+    payee_account_id: str = ""
+
+
+@dataclass(frozen=True)
+class PlacedHold:
+    hold: HoldRow
+    payer: AccountRow
+    payee: AccountRow | None
+
+
+@dataclass(frozen=True)
+class PostOrder:
+    hold_id: str
+    payee_account_id: str
+    description: str
+
+
+class _Collision(Exception):
+    """Another transaction inserted one of this batch's hold ids meanwhile."""
+
+
+class _Balances:
+    """The locked accounts as this batch leaves them, item after item."""
+
+    def __init__(self, accounts: dict[str, AccountRow]) -> None:
+        self.rows = accounts
+        self.current = {account_id: row.current_balance_minor for account_id, row in accounts.items()}
+        self.held = {account_id: row.held_balance_minor for account_id, row in accounts.items()}
+        self._deltas: dict[str, tuple[int, int]] = {}
+
+    def apply(self, account_id: str, *, current_delta: int, held_delta: int) -> None:
+        self.current[account_id] += current_delta
+        self.held[account_id] += held_delta
+        before = self._deltas.get(account_id, (0, 0))
+        self._deltas[account_id] = (before[0] + current_delta, before[1] + held_delta)
+
+    def deltas(self) -> dict[str, tuple[int, int]]:
+        return {account_id: delta for account_id, delta in self._deltas.items() if delta != (0, 0)}
+
+    def balance_event(self, account_id: str, *, cause: str, transaction_id: str) -> NewEvent | None:
+        """`account.balance.updated` with the balances right after this item."""
+        row = self.rows[account_id]
+        if row.kind != rules.CUSTOMER:
+            return None
+        currency = row.currency_code
+        current, held = self.current[account_id], self.held[account_id]
+        return NewEvent(
+            tenant_id=row.tenant_id,
+            event_type=BALANCE_UPDATED,
+            data={
+                "accountId": account_id,
+                "availableBalance": major_from_minor(current - held, currency),
+                "currentBalance": major_from_minor(current, currency),
+                "heldBalance": major_from_minor(held, currency),
+                "currencyCode": currency,
+                "cause": cause,
+                "transactionId": transaction_id,
+            },
+        )
 
 
 def _check_hold_id(hold_id: str) -> None:
@@ -30,184 +128,353 @@ def _check_hold_id(hold_id: str) -> None:
         raise ServiceError("INVALID_REQUEST", "holdId is required", {"field": "holdId"})
 
 
-class _DuplicateHold(Exception):
-    pass
+def _check_order(order: HoldOrder) -> HoldOrder:
+    _check_hold_id(order.hold_id)
+    currency = validate_currency(order.currency_code)
+    if not (0 < order.amount_minor <= AMOUNT_MINOR_MAX):
+        raise ServiceError("INVALID_REQUEST", "amount must be greater than zero", {"field": "amount"})
+    if order.payee_account_id and order.payee_account_id == order.account_id:
+        raise ServiceError(
+            "INVALID_REQUEST", "fromAccountId and toAccountId must differ", {"field": "toAccountId"}
+        )
+    return HoldOrder(
+        hold_id=order.hold_id,
+        tenant_id=order.tenant_id,
+        account_id=order.account_id,
+        amount_minor=order.amount_minor,
+        currency_code=currency,
+        description=order.description[:DESCRIPTION_LENGTH_MAX],
+        debit_authorized=order.debit_authorized,
+        payee_account_id=order.payee_account_id,
+    )
+
+
+def _same_hold(existing: HoldRow, order: HoldOrder) -> HoldRow:
+    if existing.account_id != order.account_id or existing.amount_minor != order.amount_minor:
+        raise ServiceError(
+            "INVALID_REQUEST",
+            "A hold with this id exists for a different account or amount",
+            {"holdId": existing.id},
+        )
+    return existing
+
+
+def _visible_payer(payer: AccountRow | None, order: HoldOrder) -> AccountRow:
+    """Whose money may be held: the tenant's own, or an account it holds a debit
+    authorization on. Checked before anything else, so another tenant's account answers
+    exactly as a missing one, whatever its status or currency."""
+    if payer is None or payer.kind != rules.CUSTOMER:
+        raise rules.account_not_found(order.account_id, field="fromAccountId")
+    if payer.tenant_id != order.tenant_id and not order.debit_authorized:
+        raise rules.account_not_found(order.account_id, field="fromAccountId")
+    return payer
+
+
+def _visible_payee(payee: AccountRow | None, order: HoldOrder) -> AccountRow:
+    """Money is paid only into the tenant's own accounts; another tenant's answers as
+    missing."""
+    if payee is None or payee.kind != rules.CUSTOMER or payee.tenant_id != order.tenant_id:
+        raise rules.account_not_found(order.payee_account_id, field="toAccountId")
+    return payee
+
+
+def _decide_hold(order: HoldOrder, balances: _Balances, payees: dict[str, AccountRow]) -> AccountRow | None:
+    payer = _visible_payer(balances.rows.get(order.account_id), order)
+    payee = None
+    if order.payee_account_id:
+        payee = _visible_payee(payees.get(order.payee_account_id), order)
+    rules.require_active(payer.id, payer.status, field="fromAccountId")
+    if payee is not None:
+        rules.require_active(payee.id, payee.status, field="toAccountId")
+    rules.require_same_currency(order.currency_code, payer.currency_code, field="fromAccountId")
+    if payee is not None:
+        rules.require_same_currency(order.currency_code, payee.currency_code, field="toAccountId")
+        rules.require_room_to_receive(
+            payee.id,
+            amount_minor=order.amount_minor,
+            current_minor=payee.current_balance_minor,
+            currency=payee.currency_code,
+            field="toAccountId",
+        )
+    rules.require_hold_fits(
+        payer.id,
+        amount_minor=order.amount_minor,
+        current_minor=balances.current[payer.id],
+        held_minor=balances.held[payer.id],
+        currency=payer.currency_code,
+    )
+    return payee
+
+
+def _aborted() -> ServiceError:
+    return ServiceError("BATCH_ABORTED")
 
 
 class Holds:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def place(
-        self,
-        *,
-        hold_id: str,
-        tenant_id: str,
-        account_id: str,
-        amount_minor: int,
-        currency_code: str,
-        description: str,
-        debit_authorized: bool,
-    ) -> HoldRow:
-        _check_hold_id(hold_id)
-        currency = validate_currency(currency_code)
-        if not (0 < amount_minor <= AMOUNT_MINOR_MAX):
-            raise ServiceError("INVALID_REQUEST", "amount must be greater than zero", {"field": "amount"})
-        description = description[:DESCRIPTION_LENGTH_MAX]
-        for _ in range(PLACE_ATTEMPTS_MAX):
+    # placing
+
+    async def place_many(
+        self, orders: Sequence[HoldOrder], *, atomic: bool = False
+    ) -> list[Outcome[PlacedHold]]:
+        results: list[Outcome[PlacedHold] | None] = [None] * len(orders)
+        checked: dict[int, HoldOrder] = {}
+        for index, order in enumerate(orders):
+            try:
+                checked[index] = _check_order(order)
+            except ServiceError as error:
+                results[index] = error
+        if atomic and len(checked) < len(orders):
+            return [result or _aborted() for result in results]
+        for attempt in range(PLACE_ATTEMPTS_MAX):
             try:
                 async with unit_of_work(self._engine) as conn:
-                    return await self._place(
-                        conn,
-                        hold_id,
-                        tenant_id,
-                        account_id,
-                        amount_minor,
-                        currency,
-                        description,
-                        debit_authorized,
-                    )
-            except _DuplicateHold:
-                continue
-        async with self._engine.connect() as conn:
-            existing = await repository.get_hold(conn, hold_id)
-        assert existing is not None
-        return self._same_hold(existing, account_id, amount_minor)
+                    decided = await self._place(conn, checked, atomic=atomic)
+                break
+            except _Collision:
+                if attempt + 1 == PLACE_ATTEMPTS_MAX:
+                    raise
+        for index, outcome in decided.items():
+            results[index] = outcome
+        assert all(result is not None for result in results)
+        return [result for result in results if result is not None]
 
     async def _place(
-        self,
-        conn: AsyncConnection,
-        hold_id: str,
-        tenant_id: str,
-        account_id: str,
-        amount_minor: int,
-        currency: str,
-        description: str,
-        debit_authorized: bool,
-    ) -> HoldRow:
-        existing = await repository.get_hold(conn, hold_id)
-        if existing is not None:
-            return self._same_hold(existing, account_id, amount_minor)
-        reserved = await repository.reserve_if_available(conn, account_id, amount_minor)
-        account = reserved or await repository.get_account(conn, account_id)
-        if account is None or account.kind != rules.CUSTOMER:
-            raise ServiceError("NOT_FOUND", "Account not found", {"accountId": account_id})
-        if account.tenant_id != tenant_id and not debit_authorized:
-            raise ServiceError("NOT_FOUND", "Account not found", {"accountId": account_id})
-        if reserved is None:
-            rules.require_active(account_id, account.status)
-            rules.require_hold_fits(
-                account_id,
-                amount_minor=amount_minor,
-                current_minor=account.current_balance_minor,
-                held_minor=account.held_balance_minor,
-                currency=account.currency_code,
+        self, conn: AsyncConnection, orders: dict[int, HoldOrder], *, atomic: bool
+    ) -> dict[int, Outcome[PlacedHold]]:
+        payer_ids = [order.account_id for order in orders.values()]
+        balances = _Balances(await repository.accounts_by_id(conn, payer_ids, for_update=True))
+        payee_ids = [
+            o.payee_account_id for o in orders.values() if o.payee_account_id not in ("", *payer_ids)
+        ]
+        payees = {**balances.rows, **await repository.accounts_by_id(conn, payee_ids, for_update=False)}
+        existing = await repository.get_holds(conn, [o.hold_id for o in orders.values()], for_update=False)
+        outcomes: dict[int, Outcome[PlacedHold]] = {}
+        new: dict[int, NewHold] = {}
+        placed_in_batch: dict[str, int] = {}
+        repeats: dict[int, int] = {}
+        events: list[NewEvent] = []
+        for index, order in orders.items():
+            try:
+                earlier_hold = existing.get(order.hold_id)
+                if earlier_hold is not None:
+                    _same_hold(earlier_hold, order)
+                    payer = _visible_payer(balances.rows.get(order.account_id), order)
+                    outcomes[index] = PlacedHold(earlier_hold, payer, payees.get(order.payee_account_id))
+                    continue
+                if order.hold_id in placed_in_batch:
+                    earlier = new[placed_in_batch[order.hold_id]]
+                    if earlier.account_id != order.account_id or earlier.amount_minor != order.amount_minor:
+                        raise ServiceError(
+                            "INVALID_REQUEST",
+                            "A hold with this id exists for a different account or amount",
+                            {"holdId": order.hold_id},
+                        )
+                    repeats[index] = placed_in_batch[order.hold_id]
+                    continue
+                _decide_hold(order, balances, payees)
+            except ServiceError as error:
+                outcomes[index] = error
+                continue
+            payer = balances.rows[order.account_id]
+            balances.apply(payer.id, current_delta=0, held_delta=order.amount_minor)
+            new[index] = NewHold(
+                id=order.hold_id,
+                tenant_id=payer.tenant_id,
+                account_id=payer.id,
+                amount_minor=order.amount_minor,
+                currency_code=order.currency_code,
+                description=order.description,
             )
-            raise AssertionError("conditional reserve failed without a reason")
-        rules.require_same_currency(currency, account.currency_code, field="fromAccountId")
-        hold = await repository.insert_hold(
-            conn,
-            hold_id=hold_id,
-            tenant_id=account.tenant_id,
-            account_id=account_id,
-            amount_minor=amount_minor,
-            currency_code=currency,
-            description=description,
-        )
-        if hold is None:
-            raise _DuplicateHold
-        await record_balance_change(conn, reserved, cause="hold_placed", transaction_id=hold_id)
-        return hold
-
-    @staticmethod
-    def _same_hold(existing: HoldRow, account_id: str, amount_minor: int) -> HoldRow:
-        if existing.account_id != account_id or existing.amount_minor != amount_minor:
-            raise ServiceError(
-                "INVALID_REQUEST",
-                "A hold with this id exists for a different account or amount",
-                {"holdId": existing.id},
+            placed_in_batch[order.hold_id] = index
+            event = balances.balance_event(payer.id, cause="hold_placed", transaction_id=order.hold_id)
+            if event is not None:
+                events.append(event)
+        if atomic and any(isinstance(outcome, ServiceError) for outcome in outcomes.values()):
+            # Nothing was written yet: the unit of work ends without a change.
+            return {
+                index: refused if isinstance(refused := outcomes.get(index), ServiceError) else _aborted()
+                for index in orders
+            }
+        inserted = await repository.insert_holds(conn, list(new.values()))
+        if len(inserted) != len(new):
+            raise _Collision
+        after = await repository.add_to_balances_many(conn, balances.deltas())
+        await record_events(conn, outbox, events)
+        for index, hold in new.items():
+            order = orders[index]
+            outcomes[index] = PlacedHold(
+                inserted[hold.id],
+                after.get(hold.account_id, balances.rows[hold.account_id]),
+                payees.get(order.payee_account_id),
             )
-        return existing
+        for index, first_index in repeats.items():
+            outcomes[index] = outcomes[first_index]
+        return outcomes
 
-    async def post(self, *, hold_id: str, payee_account_id: str, description: str) -> HoldRow:
-        _check_hold_id(hold_id)
-        async with unit_of_work(self._engine) as conn:
-            hold = await repository.get_hold(conn, hold_id, for_update=True)
-            if hold is None:
-                raise ServiceError("NOT_FOUND", "Hold not found", {"holdId": hold_id})
-            if hold.status == rules.POSTED:
-                if hold.payee_account_id != payee_account_id:
-                    raise ServiceError(
-                        "INVALID_REQUEST", "Hold was posted to another account", {"holdId": hold_id}
-                    )
-                return hold
-            if hold.status == rules.VOIDED:
-                raise ServiceError(
-                    "INVALID_REQUEST", "Hold was voided and cannot be posted", {"holdId": hold_id}
-                )
-            if payee_account_id == hold.account_id:
-                raise ServiceError("INVALID_REQUEST", "Payer and payee must differ", {"field": "toAccountId"})
-            locked = await repository.lock_accounts(conn, [hold.account_id, payee_account_id])
-            payer = locked[hold.account_id]
-            payee = locked.get(payee_account_id)
-            if payee is None:
-                raise ServiceError("NOT_FOUND", "Account not found", {"accountId": payee_account_id})
-            rules.require_active(payer.id, payer.status)
-            rules.require_active(payee.id, payee.status)
-            rules.require_same_currency(hold.currency_code, payee.currency_code, field="toAccountId")
+    # posting
+
+    async def post_many(self, orders: Sequence[PostOrder]) -> list[Outcome[HoldRow]]:
+        results: list[Outcome[HoldRow] | None] = [None] * len(orders)
+        checked: dict[int, PostOrder] = {}
+        for index, order in enumerate(orders):
+            try:
+                _check_hold_id(order.hold_id)
+                checked[index] = order
+            except ServiceError as error:
+                results[index] = error
+        if checked:
+            async with unit_of_work(self._engine) as conn:
+                for index, outcome in (await self._post(conn, checked)).items():
+                    results[index] = outcome
+        return [result for result in results if result is not None]
+
+    async def _post(self, conn: AsyncConnection, orders: dict[int, PostOrder]) -> dict[int, Outcome[HoldRow]]:
+        holds = await repository.get_holds(conn, [o.hold_id for o in orders.values()], for_update=True)
+        account_ids = [h.account_id for h in holds.values()] + [o.payee_account_id for o in orders.values()]
+        balances = _Balances(await repository.accounts_by_id(conn, account_ids, for_update=True))
+        outcomes: dict[int, Outcome[HoldRow]] = {}
+        finished: dict[str, HoldOutcome] = {}
+        entries: list[NewJournalEntry] = []
+        events: list[NewEvent] = []
+        for index, order in orders.items():
+            try:
+                hold = holds.get(order.hold_id)
+                if hold is None:
+                    raise ServiceError("NOT_FOUND", "Hold not found", {"holdId": order.hold_id})
+                if order.hold_id in finished:
+                    done = finished[order.hold_id]
+                    if done.payee_account_id != order.payee_account_id:
+                        raise ServiceError(
+                            "INVALID_REQUEST", "Hold was posted to another account", {"holdId": hold.id}
+                        )
+                    continue
+                outcome = self._decide_post(hold, order, balances)
+            except ServiceError as error:
+                outcomes[index] = error
+                continue
+            if outcome is not None:
+                outcomes[index] = outcome
+                continue
             amount = hold.amount_minor
+            payer, payee = balances.rows[hold.account_id], balances.rows[order.payee_account_id]
             debit = NewPosting(new_id("pst"), payer.id, -amount)
             credit = NewPosting(new_id("pst"), payee.id, amount)
             rules.assert_balanced([debit.amount_minor, credit.amount_minor])
-            payer_after = await repository.add_to_balances(
-                conn, payer.id, current_delta_minor=-amount, held_delta_minor=-amount
-            )
-            payee_after = await repository.add_to_balances(
-                conn, payee.id, current_delta_minor=amount, held_delta_minor=0
-            )
+            balances.apply(payer.id, current_delta=-amount, held_delta=-amount)
+            balances.apply(payee.id, current_delta=amount, held_delta=0)
             journal_entry_id = new_id("jnl")
-            await repository.insert_journal_entry(
-                conn,
-                journal_entry_id=journal_entry_id,
-                kind="transfer",
-                transaction_id=hold_id,
-                description=description[:DESCRIPTION_LENGTH_MAX] or hold.description,
-                lines=[
-                    (debit, payer_after.current_balance_minor, hold.currency_code),
-                    (credit, payee_after.current_balance_minor, hold.currency_code),
-                ],
+            description = order.description[:DESCRIPTION_LENGTH_MAX] or hold.description
+            entries.append(
+                NewJournalEntry(
+                    id=journal_entry_id,
+                    kind="transfer",
+                    transaction_id=hold.id,
+                    description=description,
+                    lines=(
+                        (debit, balances.current[payer.id], hold.currency_code),
+                        (credit, balances.current[payee.id], hold.currency_code),
+                    ),
+                )
             )
-            posted = await repository.finish_hold(
-                conn,
-                hold_id,
-                status=rules.POSTED,
-                payee_account_id=payee.id,
-                journal_entry_id=journal_entry_id,
-            )
-            await record_balance_change(conn, payer_after, cause="payment_sent", transaction_id=hold_id)
-            await record_balance_change(conn, payee_after, cause="payment_received", transaction_id=hold_id)
-            return posted
+            finished[hold.id] = HoldOutcome(hold.id, rules.POSTED, payee.id, journal_entry_id)
+            for account_id, cause in ((payer.id, "payment_sent"), (payee.id, "payment_received")):
+                event = balances.balance_event(account_id, cause=cause, transaction_id=hold.id)
+                if event is not None:
+                    events.append(event)
+        await repository.insert_journal_entries(conn, entries)
+        await repository.add_to_balances_many(conn, balances.deltas())
+        written = await repository.finish_holds(conn, list(finished.values()))
+        assert len(written) == len(finished), "a locked HELD hold changed under the batch"
+        await record_events(conn, outbox, events)
+        for index, order in orders.items():
+            if index not in outcomes:
+                outcomes[index] = written[order.hold_id]
+        return outcomes
 
-    async def void(self, *, hold_id: str) -> HoldRow:
-        _check_hold_id(hold_id)
-        async with unit_of_work(self._engine) as conn:
-            hold = await repository.get_hold(conn, hold_id, for_update=True)
-            if hold is None:
-                raise ServiceError("NOT_FOUND", "Hold not found", {"holdId": hold_id})
-            if hold.status == rules.VOIDED:
-                return hold
-            if hold.status == rules.POSTED:
+    @staticmethod
+    def _decide_post(hold: HoldRow, order: PostOrder, balances: _Balances) -> HoldRow | None:
+        """The hold as it stands when the post already happened; None when it is to be
+        posted now. Raises the refusal otherwise."""
+        if hold.status == rules.POSTED:
+            if hold.payee_account_id != order.payee_account_id:
                 raise ServiceError(
+                    "INVALID_REQUEST", "Hold was posted to another account", {"holdId": hold.id}
+                )
+            return hold
+        if hold.status == rules.VOIDED:
+            raise ServiceError("INVALID_REQUEST", "Hold was voided and cannot be posted", {"holdId": hold.id})
+        if order.payee_account_id == hold.account_id:
+            raise ServiceError("INVALID_REQUEST", "Payer and payee must differ", {"field": "toAccountId"})
+        payer = balances.rows[hold.account_id]
+        payee = balances.rows.get(order.payee_account_id)
+        if payee is None:
+            raise ServiceError("NOT_FOUND", "Account not found", {"accountId": order.payee_account_id})
+        rules.require_active(payer.id, payer.status)
+        rules.require_active(payee.id, payee.status)
+        rules.require_same_currency(hold.currency_code, payee.currency_code, field="toAccountId")
+        rules.require_room_to_receive(
+            payee.id,
+            amount_minor=hold.amount_minor,
+            current_minor=balances.current[payee.id],
+            currency=payee.currency_code,
+            field="toAccountId",
+        )
+        return None
+
+    # voiding
+
+    async def void_many(self, hold_ids: Sequence[str]) -> list[Outcome[HoldRow]]:
+        results: list[Outcome[HoldRow] | None] = [None] * len(hold_ids)
+        checked: dict[int, str] = {}
+        for index, hold_id in enumerate(hold_ids):
+            try:
+                _check_hold_id(hold_id)
+                checked[index] = hold_id
+            except ServiceError as error:
+                results[index] = error
+        if checked:
+            async with unit_of_work(self._engine) as conn:
+                for index, outcome in (await self._void(conn, checked)).items():
+                    results[index] = outcome
+        return [result for result in results if result is not None]
+
+    async def _void(self, conn: AsyncConnection, hold_ids: dict[int, str]) -> dict[int, Outcome[HoldRow]]:
+        holds = await repository.get_holds(conn, list(hold_ids.values()), for_update=True)
+        to_void = {h.id: h for h in holds.values() if h.status == rules.HELD}
+        balances = _Balances(
+            await repository.accounts_by_id(conn, [h.account_id for h in to_void.values()], for_update=True)
+        )
+        outcomes: dict[int, Outcome[HoldRow]] = {}
+        events: list[NewEvent] = []
+        for index, hold_id in hold_ids.items():
+            hold = holds.get(hold_id)
+            if hold is None:
+                outcomes[index] = ServiceError("NOT_FOUND", "Hold not found", {"holdId": hold_id})
+            elif hold.status == rules.POSTED:
+                outcomes[index] = ServiceError(
                     "INVALID_REQUEST", "Hold was posted and cannot be voided", {"holdId": hold_id}
                 )
-            account = await repository.add_to_balances(
-                conn, hold.account_id, current_delta_minor=0, held_delta_minor=-hold.amount_minor
-            )
-            voided = await repository.finish_hold(
-                conn, hold_id, status=rules.VOIDED, payee_account_id=None, journal_entry_id=None
-            )
-            await record_balance_change(conn, account, cause="hold_released", transaction_id=hold_id)
-            return voided
+            elif hold.status == rules.VOIDED:
+                outcomes[index] = hold
+        voiding = [hold for hold_id, hold in to_void.items()]
+        for hold in voiding:
+            balances.apply(hold.account_id, current_delta=0, held_delta=-hold.amount_minor)
+            event = balances.balance_event(hold.account_id, cause="hold_released", transaction_id=hold.id)
+            if event is not None:
+                events.append(event)
+        await repository.add_to_balances_many(conn, balances.deltas())
+        written = await repository.finish_holds(
+            conn, [HoldOutcome(hold.id, rules.VOIDED, None, None) for hold in voiding]
+        )
+        assert len(written) == len(voiding), "a locked HELD hold changed under the batch"
+        await record_events(conn, outbox, events)
+        for index, hold_id in hold_ids.items():
+            if index not in outcomes:
+                outcomes[index] = written[hold_id]
+        return outcomes
 
     async def get(self, hold_id: str) -> HoldRow:
         async with self._engine.connect() as conn:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -413,3 +413,198 @@ async def inconsistent_holds(conn: AsyncConnection) -> list[dict[str, Any]]:
         )
     )
     return [dict(row) for row in result.mappings().all()]
+
+
+# the payment saga's batched steps: a handful of set-based statements per batch
+
+
+def _columns_sql(cls: type[Any], alias: str) -> str:
+    return ", ".join(f"{alias}.{field.name}" for field in fields(cls))
+
+
+# Column lists come from the row dataclasses, never from input.
+_HOLD_SQL_COLUMNS = _columns_sql(HoldRow, "h")
+_ACCOUNT_SQL_COLUMNS = _columns_sql(AccountRow, "a")
+_HOLDS_BY_ID = f"SELECT {_HOLD_SQL_COLUMNS} FROM accounts.holds h WHERE h.id = ANY(CAST(:ids AS text[]))"  # noqa: S608
+_GET_HOLDS = text(_HOLDS_BY_ID)
+_LOCK_HOLDS = text(_HOLDS_BY_ID + " ORDER BY h.id FOR UPDATE")
+_ACCOUNTS_BY_ID = (
+    f"SELECT {_ACCOUNT_SQL_COLUMNS} FROM accounts.accounts a WHERE a.id = ANY(CAST(:ids AS text[]))"  # noqa: S608
+)
+_GET_ACCOUNTS_BY_ID = text(_ACCOUNTS_BY_ID)
+_LOCK_ACCOUNTS_BY_ID = text(_ACCOUNTS_BY_ID + " ORDER BY a.id FOR UPDATE")
+_INSERT_HOLDS = text(
+    f"""
+    INSERT INTO accounts.holds AS h
+        (id, tenant_id, account_id, amount_minor, currency_code, status, description)
+    SELECT n.id, n.tenant_id, n.account_id, n.amount_minor, n.currency_code, 'HELD', n.description
+    FROM unnest(CAST(:ids AS text[]), CAST(:tenant_ids AS text[]), CAST(:account_ids AS text[]),
+                CAST(:amounts AS bigint[]), CAST(:currencies AS text[]), CAST(:descriptions AS text[]))
+         AS n(id, tenant_id, account_id, amount_minor, currency_code, description)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING {_HOLD_SQL_COLUMNS}
+    """  # noqa: S608
+)
+_ADD_TO_BALANCES_MANY = text(
+    f"""
+    UPDATE accounts.accounts AS a
+    SET current_balance_minor = a.current_balance_minor + d.current_delta,
+        held_balance_minor = a.held_balance_minor + d.held_delta,
+        updated_at = now()
+    FROM unnest(CAST(:ids AS text[]), CAST(:current_deltas AS bigint[]), CAST(:held_deltas AS bigint[]))
+         AS d(id, current_delta, held_delta)
+    WHERE a.id = d.id
+    RETURNING {_ACCOUNT_SQL_COLUMNS}
+    """  # noqa: S608
+)
+_FINISH_HOLDS = text(
+    f"""
+    UPDATE accounts.holds AS h
+    SET status = f.status, payee_account_id = f.payee_account_id, journal_entry_id = f.journal_entry_id,
+        updated_at = now()
+    FROM unnest(CAST(:ids AS text[]), CAST(:statuses AS text[]), CAST(:payees AS text[]),
+                CAST(:journal_entry_ids AS text[])) AS f(id, status, payee_account_id, journal_entry_id)
+    WHERE h.id = f.id AND h.status = 'HELD'
+    RETURNING {_HOLD_SQL_COLUMNS}
+    """  # noqa: S608
+)
+_INSERT_JOURNAL_ENTRIES = text(
+    """
+    INSERT INTO accounts.journal_entries (id, kind, transaction_id, description)
+    SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:kinds AS text[]), CAST(:transaction_ids AS text[]),
+                         CAST(:descriptions AS text[]))
+    """
+)
+_INSERT_POSTINGS = text(
+    """
+    INSERT INTO accounts.postings
+        (id, journal_entry_id, account_id, amount_minor, currency_code, balance_after_minor, transaction_id,
+         description)
+    SELECT * FROM unnest(
+        CAST(:ids AS text[]), CAST(:journal_entry_ids AS text[]), CAST(:account_ids AS text[]),
+        CAST(:amounts AS bigint[]), CAST(:currencies AS text[]), CAST(:balances_after AS bigint[]),
+        CAST(:transaction_ids AS text[]), CAST(:descriptions AS text[]))
+    """
+)
+
+
+@dataclass(frozen=True)
+class NewHold:
+    id: str
+    tenant_id: str
+    account_id: str
+    amount_minor: int
+    currency_code: str
+    description: str
+
+
+@dataclass(frozen=True)
+class HoldOutcome:
+    """A hold's new state: POSTED with its payee and journal entry, or VOIDED."""
+
+    id: str
+    status: str
+    payee_account_id: str | None
+    journal_entry_id: str | None
+
+
+@dataclass(frozen=True)
+class NewJournalEntry:
+    id: str
+    kind: str
+    transaction_id: str | None
+    description: str
+    # (posting, account balance after it, currency)
+    lines: tuple[tuple[NewPosting, int, str], ...]
+
+
+async def get_holds(conn: AsyncConnection, hold_ids: list[str], *, for_update: bool) -> dict[str, HoldRow]:
+    """Locked in id order when `for_update`, so concurrent batches cannot deadlock."""
+    query = _LOCK_HOLDS if for_update else _GET_HOLDS
+    rows = (await conn.execute(query, {"ids": sorted(set(hold_ids))})).mappings().all()
+    return {row["id"]: row_as(HoldRow, row) for row in rows}
+
+
+async def accounts_by_id(
+    conn: AsyncConnection, account_ids: list[str], *, for_update: bool
+) -> dict[str, AccountRow]:
+    """Locked in id order when `for_update`: two batches touching the same accounts wait
+    for one another instead of deadlocking."""
+    if not account_ids:
+        return {}
+    query = _LOCK_ACCOUNTS_BY_ID if for_update else _GET_ACCOUNTS_BY_ID
+    rows = (await conn.execute(query, {"ids": sorted(set(account_ids))})).mappings().all()
+    return {row["id"]: row_as(AccountRow, row) for row in rows}
+
+
+async def insert_holds(conn: AsyncConnection, new: list[NewHold]) -> dict[str, HoldRow]:
+    """The holds inserted; an id that already existed is absent from the answer."""
+    if not new:
+        return {}
+    parameters = {
+        "ids": [h.id for h in new],
+        "tenant_ids": [h.tenant_id for h in new],
+        "account_ids": [h.account_id for h in new],
+        "amounts": [h.amount_minor for h in new],
+        "currencies": [h.currency_code for h in new],
+        "descriptions": [h.description for h in new],
+    }
+    rows = (await conn.execute(_INSERT_HOLDS, parameters)).mappings().all()
+    return {row["id"]: row_as(HoldRow, row) for row in rows}
+
+
+async def add_to_balances_many(
+    conn: AsyncConnection, deltas: dict[str, tuple[int, int]]
+) -> dict[str, AccountRow]:
+    """One UPDATE for many accounts: account id → (current delta, held delta)."""
+    if not deltas:
+        return {}
+    ids = sorted(deltas)
+    parameters = {
+        "ids": ids,
+        "current_deltas": [deltas[i][0] for i in ids],
+        "held_deltas": [deltas[i][1] for i in ids],
+    }
+    rows = (await conn.execute(_ADD_TO_BALANCES_MANY, parameters)).mappings().all()
+    return {row["id"]: row_as(AccountRow, row) for row in rows}
+
+
+async def finish_holds(conn: AsyncConnection, outcomes: list[HoldOutcome]) -> dict[str, HoldRow]:
+    if not outcomes:
+        return {}
+    parameters = {
+        "ids": [o.id for o in outcomes],
+        "statuses": [o.status for o in outcomes],
+        "payees": [o.payee_account_id for o in outcomes],
+        "journal_entry_ids": [o.journal_entry_id for o in outcomes],
+    }
+    rows = (await conn.execute(_FINISH_HOLDS, parameters)).mappings().all()
+    return {row["id"]: row_as(HoldRow, row) for row in rows}
+
+
+async def insert_journal_entries(conn: AsyncConnection, entries: list[NewJournalEntry]) -> None:
+    if not entries:
+        return
+    await conn.execute(
+        _INSERT_JOURNAL_ENTRIES,
+        {
+            "ids": [e.id for e in entries],
+            "kinds": [e.kind for e in entries],
+            "transaction_ids": [e.transaction_id for e in entries],
+            "descriptions": [e.description for e in entries],
+        },
+    )
+    lines = [(entry, line) for entry in entries for line in entry.lines]
+    await conn.execute(
+        _INSERT_POSTINGS,
+        {
+            "ids": [posting.id for _, (posting, _, _) in lines],
+            "journal_entry_ids": [entry.id for entry, _ in lines],
+            "account_ids": [posting.account_id for _, (posting, _, _) in lines],
+            "amounts": [posting.amount_minor for _, (posting, _, _) in lines],
+            "currencies": [currency for _, (_, _, currency) in lines],
+            "balances_after": [balance for _, (_, balance, _) in lines],
+            "transaction_ids": [entry.transaction_id for entry, _ in lines],
+            "descriptions": [entry.description for entry, _ in lines],
+        },
+    )

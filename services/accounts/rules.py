@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from corelib.errors import ServiceError
-from corelib.money import major_from_minor
+from corelib.money import AMOUNT_MINOR_MAX, major_from_minor
 
 ACTIVE: Final = "ACTIVE"
 FROZEN: Final = "FROZEN"
@@ -17,6 +17,10 @@ STATUSES: Final = (ACTIVE, FROZEN, CLOSED)
 HELD: Final = "HELD"
 POSTED: Final = "POSTED"
 VOIDED: Final = "VOIDED"
+
+# The largest balance an account may hold: the largest amount the JSON edge can show
+# exactly (9,999,999,999,999.99 in a two-decimal currency).
+BALANCE_MINOR_MAX: Final = AMOUNT_MINOR_MAX
 
 CUSTOMER: Final = "customer"
 FUNDING: Final = "funding"
@@ -30,12 +34,15 @@ TRANSITIONS: Final[dict[str, tuple[frozenset[str], str]]] = {
 }
 
 
-def require_active(account_id: str, status: str) -> None:
+def require_active(account_id: str, status: str, *, field: str | None = None) -> None:
     if status != ACTIVE:
+        details: dict[str, str] = {"accountId": account_id, "status": status}
+        if field is not None:
+            details = {"field": field, **details}
         raise ServiceError(
             "INVALID_ACCOUNT_STATUS",
             f"Account is {status.lower()}; money can move only through active accounts",
-            {"accountId": account_id, "status": status},
+            details,
         )
 
 
@@ -87,3 +94,27 @@ def assert_balanced(amounts_minor: Iterable[int]) -> None:
     total = sum(amounts_minor)
     if total != 0:
         raise AssertionError(f"journal entry does not balance: {total}")
+
+
+def require_room_to_receive(
+    account_id: str, *, amount_minor: int, current_minor: int, currency: str, field: str
+) -> None:
+    """An account at its maximum balance cannot be paid into: the payment fails rather
+    than leave a balance the API could not show."""
+    if current_minor + amount_minor > BALANCE_MINOR_MAX:
+        raise ServiceError(
+            "INVALID_REQUEST",
+            f"{field} cannot receive this amount: its balance would exceed the maximum of "
+            f"{major_from_minor(BALANCE_MINOR_MAX, currency)} {currency}",
+            {
+                "field": field,
+                "accountId": account_id,
+                "maximumBalance": major_from_minor(BALANCE_MINOR_MAX, currency),
+                "currencyCode": currency,
+            },
+        )
+
+
+def account_not_found(account_id: str, *, field: str) -> ServiceError:
+    """Also the answer for another tenant's account: nobody learns it exists."""
+    return ServiceError("NOT_FOUND", "Account not found", {"field": field, "accountId": account_id})

@@ -38,7 +38,7 @@ def _check(addr: str, headers: dict[str, str]) -> str | None:
         response = external_auth_pb2_grpc.AuthorizationStub(channel).Check(request, timeout=5)
     if not response.HasField("ok_response"):
         return None
-    return next(o.header.value for o in response.ok_response.headers if o.header.key == "x-pe-principal")
+    return str(next(o.header.value for o in response.ok_response.headers if o.header.key == "x-pe-principal"))
 
 
 def _balance_over_grpc(addr: str, metadata: tuple[tuple[str, str], ...]) -> grpc.StatusCode:
@@ -48,7 +48,7 @@ def _balance_over_grpc(addr: str, metadata: tuple[tuple[str, str], ...]) -> grpc
                 accounts_pb2.GetBalanceRequest(account_id="test_acc_001"), metadata=metadata, timeout=5
             )
         except grpc.RpcError as error:
-            return error.code()  # type: ignore[no-any-return]
+            return error.code()
     return grpc.StatusCode.OK
 
 

@@ -617,6 +617,7 @@ class PlaceHoldRequest(_message.Message):
     CURRENCY_CODE_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     DEBIT_AUTHORIZED_FIELD_NUMBER: _builtins.int
+    PAYEE_ACCOUNT_ID_FIELD_NUMBER: _builtins.int
     hold_id: _builtins.str
     tenant_id: _builtins.str
     """The tenant on whose behalf the payment is made; the payer must belong to it
@@ -628,6 +629,10 @@ class PlaceHoldRequest(_message.Message):
     description: _builtins.str
     debit_authorized: _builtins.bool
     """The payer's tenant granted the caller a debit authorization (ACH debit)."""
+    payee_account_id: _builtins.str
+    """The account the hold is meant for, checked at once: it exists, belongs to tenant_id,
+    is active, holds the currency and can receive the amount. Optional.
+    """
     def __init__(
         self,
         *,
@@ -638,10 +643,11 @@ class PlaceHoldRequest(_message.Message):
         currency_code: _builtins.str = ...,
         description: _builtins.str = ...,
         debit_authorized: _builtins.bool = ...,
+        payee_account_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "amount_minor", b"amount_minor", "currency_code", b"currency_code", "debit_authorized", b"debit_authorized", "description", b"description", "hold_id", b"hold_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "amount_minor", b"amount_minor", "currency_code", b"currency_code", "debit_authorized", b"debit_authorized", "description", b"description", "hold_id", b"hold_id", "payee_account_id", b"payee_account_id", "tenant_id", b"tenant_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -652,16 +658,26 @@ class PlaceHoldResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     HOLD_FIELD_NUMBER: _builtins.int
+    PAYER_FIELD_NUMBER: _builtins.int
+    PAYEE_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def hold(self) -> Global___Hold: ...
+    @_builtins.property
+    def payer(self) -> Global___AccountFacts: ...
+    @_builtins.property
+    def payee(self) -> Global___AccountFacts:
+        """Set when the request named a payee."""
+
     def __init__(
         self,
         *,
         hold: Global___Hold | None = ...,
+        payer: Global___AccountFacts | None = ...,
+        payee: Global___AccountFacts | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold", "payee", b"payee", "payer", b"payer"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold", "payee", b"payee", "payer", b"payer"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -862,3 +878,211 @@ class DescribeAccountsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DescribeAccountsResponse: _TypeAlias = DescribeAccountsResponse  # noqa: Y015
+
+@_typing.final
+class LedgerItemError(_message.Message):
+    """Why one item of a batch was refused: the guide's code, message and details."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REASON_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    DETAILS_FIELD_NUMBER: _builtins.int
+    reason: _builtins.str
+    message: _builtins.str
+    @_builtins.property
+    def details(self) -> _struct_pb2.Struct: ...
+    def __init__(
+        self,
+        *,
+        reason: _builtins.str = ...,
+        message: _builtins.str = ...,
+        details: _struct_pb2.Struct | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["details", b"details"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["details", b"details", "message", b"message", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LedgerItemError: _TypeAlias = LedgerItemError  # noqa: Y015
+
+@_typing.final
+class PlaceHoldsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOLDS_FIELD_NUMBER: _builtins.int
+    ATOMIC_FIELD_NUMBER: _builtins.int
+    atomic: _builtins.bool
+    """All or none: when one hold is refused, no hold of the call is placed."""
+    @_builtins.property
+    def holds(self) -> _containers.RepeatedCompositeFieldContainer[Global___PlaceHoldRequest]:
+        """At most 1,000."""
+
+    def __init__(
+        self,
+        *,
+        holds: _abc.Iterable[Global___PlaceHoldRequest] | None = ...,
+        atomic: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["atomic", b"atomic", "holds", b"holds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PlaceHoldsRequest: _TypeAlias = PlaceHoldsRequest  # noqa: Y015
+
+@_typing.final
+class PlaceHoldResult(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PLACED_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def placed(self) -> Global___PlaceHoldResponse:
+        """Set when the hold is placed (or was already, identically)."""
+
+    @_builtins.property
+    def error(self) -> Global___LedgerItemError: ...
+    def __init__(
+        self,
+        *,
+        placed: Global___PlaceHoldResponse | None = ...,
+        error: Global___LedgerItemError | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "placed", b"placed"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "placed", b"placed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PlaceHoldResult: _TypeAlias = PlaceHoldResult  # noqa: Y015
+
+@_typing.final
+class PlaceHoldsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___PlaceHoldResult]: ...
+    def __init__(
+        self,
+        *,
+        results: _abc.Iterable[Global___PlaceHoldResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PlaceHoldsResponse: _TypeAlias = PlaceHoldsResponse  # noqa: Y015
+
+@_typing.final
+class HoldResult(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOLD_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def hold(self) -> Global___Hold: ...
+    @_builtins.property
+    def error(self) -> Global___LedgerItemError: ...
+    def __init__(
+        self,
+        *,
+        hold: Global___Hold | None = ...,
+        error: Global___LedgerItemError | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "hold", b"hold"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "hold", b"hold"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HoldResult: _TypeAlias = HoldResult  # noqa: Y015
+
+@_typing.final
+class PostHoldsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOLDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def holds(self) -> _containers.RepeatedCompositeFieldContainer[Global___PostHoldRequest]:
+        """At most 1,000."""
+
+    def __init__(
+        self,
+        *,
+        holds: _abc.Iterable[Global___PostHoldRequest] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["holds", b"holds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PostHoldsRequest: _TypeAlias = PostHoldsRequest  # noqa: Y015
+
+@_typing.final
+class PostHoldsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___HoldResult]: ...
+    def __init__(
+        self,
+        *,
+        results: _abc.Iterable[Global___HoldResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PostHoldsResponse: _TypeAlias = PostHoldsResponse  # noqa: Y015
+
+@_typing.final
+class VoidHoldsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOLDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def holds(self) -> _containers.RepeatedCompositeFieldContainer[Global___VoidHoldRequest]:
+        """At most 1,000."""
+
+    def __init__(
+        self,
+        *,
+        holds: _abc.Iterable[Global___VoidHoldRequest] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["holds", b"holds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VoidHoldsRequest: _TypeAlias = VoidHoldsRequest  # noqa: Y015
+
+@_typing.final
+class VoidHoldsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___HoldResult]: ...
+    def __init__(
+        self,
+        *,
+        results: _abc.Iterable[Global___HoldResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VoidHoldsResponse: _TypeAlias = VoidHoldsResponse  # noqa: Y015

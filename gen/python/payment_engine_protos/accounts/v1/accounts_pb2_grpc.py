@@ -498,6 +498,21 @@ class LedgerServiceStub:
                 request_serializer=payment__engine_dot_accounts_dot_v1_dot_accounts__pb2.DescribeAccountsRequest.SerializeToString,
                 response_deserializer=payment__engine_dot_accounts_dot_v1_dot_accounts__pb2.DescribeAccountsResponse.FromString,
                 _registered_method=True)
+        self.PlaceHolds = channel.unary_unary(
+                '/payment_engine.accounts.v1.LedgerService/PlaceHolds',
+                request_serializer=payment__engine_dot_accounts_dot_v1_dot_accounts__pb2.PlaceHoldsRequest.SerializeToString,
+                response_deserializer=payment__engine_dot_accounts_dot_v1_dot_accounts__pb2.PlaceHoldsResponse.FromString,
+                _registered_method=True)
+        self.PostHolds = channel.unary_unary(
+                '/payment_engine.accounts.v1.LedgerService/PostHolds',
+                request_serializer=payment__engine_dot_accounts_dot_v1_dot_accounts__pb2.PostHoldsRequest.SerializeToString,
+                response_deserializer=payment__engine_dot_accounts_dot_v1_dot_accounts__pb2.PostHoldsResponse.FromString,
+                _registered_method=True)
+        self.VoidHolds = channel.unary_unary(
+                '/payment_engine.accounts.v1.LedgerService/VoidHolds',
+                request_serializer=payment__engine_dot_accounts_dot_v1_dot_accounts__pb2.VoidHoldsRequest.SerializeToString,
+                response_deserializer=payment__engine_dot_accounts_dot_v1_dot_accounts__pb2.VoidHoldsResponse.FromString,
+                _registered_method=True)
 
 
 class LedgerServiceServicer:
@@ -539,6 +554,28 @@ class LedgerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PlaceHolds(self, request, context):
+        """Places many holds in one unit of work, each with its own result, in request order;
+        one refusal never fails the others, unless `atomic` asks for all or none.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PostHolds(self, request, context):
+        """Posts many holds in one unit of work, each with its own result.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VoidHolds(self, request, context):
+        """Voids many holds in one unit of work, each with its own result.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LedgerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -566,6 +603,21 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.DescribeAccounts,
                     request_deserializer=payment__engine_dot_accounts_dot_v1_dot_accounts__pb2.DescribeAccountsRequest.FromString,
                     response_serializer=payment__engine_dot_accounts_dot_v1_dot_accounts__pb2.DescribeAccountsResponse.SerializeToString,
+            ),
+            'PlaceHolds': grpc.unary_unary_rpc_method_handler(
+                    servicer.PlaceHolds,
+                    request_deserializer=payment__engine_dot_accounts_dot_v1_dot_accounts__pb2.PlaceHoldsRequest.FromString,
+                    response_serializer=payment__engine_dot_accounts_dot_v1_dot_accounts__pb2.PlaceHoldsResponse.SerializeToString,
+            ),
+            'PostHolds': grpc.unary_unary_rpc_method_handler(
+                    servicer.PostHolds,
+                    request_deserializer=payment__engine_dot_accounts_dot_v1_dot_accounts__pb2.PostHoldsRequest.FromString,
+                    response_serializer=payment__engine_dot_accounts_dot_v1_dot_accounts__pb2.PostHoldsResponse.SerializeToString,
+            ),
+            'VoidHolds': grpc.unary_unary_rpc_method_handler(
+                    servicer.VoidHolds,
+                    request_deserializer=payment__engine_dot_accounts_dot_v1_dot_accounts__pb2.VoidHoldsRequest.FromString,
+                    response_serializer=payment__engine_dot_accounts_dot_v1_dot_accounts__pb2.VoidHoldsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -705,6 +757,87 @@ class LedgerService:
             '/payment_engine.accounts.v1.LedgerService/DescribeAccounts',
             payment__engine_dot_accounts_dot_v1_dot_accounts__pb2.DescribeAccountsRequest.SerializeToString,
             payment__engine_dot_accounts_dot_v1_dot_accounts__pb2.DescribeAccountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PlaceHolds(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/payment_engine.accounts.v1.LedgerService/PlaceHolds',
+            payment__engine_dot_accounts_dot_v1_dot_accounts__pb2.PlaceHoldsRequest.SerializeToString,
+            payment__engine_dot_accounts_dot_v1_dot_accounts__pb2.PlaceHoldsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PostHolds(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/payment_engine.accounts.v1.LedgerService/PostHolds',
+            payment__engine_dot_accounts_dot_v1_dot_accounts__pb2.PostHoldsRequest.SerializeToString,
+            payment__engine_dot_accounts_dot_v1_dot_accounts__pb2.PostHoldsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VoidHolds(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/payment_engine.accounts.v1.LedgerService/VoidHolds',
+            payment__engine_dot_accounts_dot_v1_dot_accounts__pb2.VoidHoldsRequest.SerializeToString,
+            payment__engine_dot_accounts_dot_v1_dot_accounts__pb2.VoidHoldsResponse.FromString,
             options,
             channel_credentials,
             insecure,

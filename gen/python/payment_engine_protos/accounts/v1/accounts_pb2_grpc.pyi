@@ -177,6 +177,14 @@ class LedgerServiceStub:
     GetHold: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.GetHoldRequest, _accounts_pb2.GetHoldResponse]
     DescribeAccounts: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.DescribeAccountsRequest, _accounts_pb2.DescribeAccountsResponse]
     """Facts about accounts that a payment needs (owner, currency, status)."""
+    PlaceHolds: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.PlaceHoldsRequest, _accounts_pb2.PlaceHoldsResponse]
+    """Places many holds in one unit of work, each with its own result, in request order;
+    one refusal never fails the others, unless `atomic` asks for all or none.
+    """
+    PostHolds: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.PostHoldsRequest, _accounts_pb2.PostHoldsResponse]
+    """Posts many holds in one unit of work, each with its own result."""
+    VoidHolds: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.VoidHoldsRequest, _accounts_pb2.VoidHoldsResponse]
+    """Voids many holds in one unit of work, each with its own result."""
 
 @_typing.type_check_only
 class LedgerServiceAsyncStub(LedgerServiceStub):
@@ -194,6 +202,14 @@ class LedgerServiceAsyncStub(LedgerServiceStub):
     GetHold: _aio.UnaryUnaryMultiCallable[_accounts_pb2.GetHoldRequest, _accounts_pb2.GetHoldResponse]  # type: ignore[assignment]
     DescribeAccounts: _aio.UnaryUnaryMultiCallable[_accounts_pb2.DescribeAccountsRequest, _accounts_pb2.DescribeAccountsResponse]  # type: ignore[assignment]
     """Facts about accounts that a payment needs (owner, currency, status)."""
+    PlaceHolds: _aio.UnaryUnaryMultiCallable[_accounts_pb2.PlaceHoldsRequest, _accounts_pb2.PlaceHoldsResponse]  # type: ignore[assignment]
+    """Places many holds in one unit of work, each with its own result, in request order;
+    one refusal never fails the others, unless `atomic` asks for all or none.
+    """
+    PostHolds: _aio.UnaryUnaryMultiCallable[_accounts_pb2.PostHoldsRequest, _accounts_pb2.PostHoldsResponse]  # type: ignore[assignment]
+    """Posts many holds in one unit of work, each with its own result."""
+    VoidHolds: _aio.UnaryUnaryMultiCallable[_accounts_pb2.VoidHoldsRequest, _accounts_pb2.VoidHoldsResponse]  # type: ignore[assignment]
+    """Voids many holds in one unit of work, each with its own result."""
 
 class LedgerServiceServicer(metaclass=_abc_1.ABCMeta):
     """The ledger operations of the payment saga. Internal: not on HTTP, callable only
@@ -238,5 +254,31 @@ class LedgerServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_accounts_pb2.DescribeAccountsResponse, _abc.Awaitable[_accounts_pb2.DescribeAccountsResponse]]:
         """Facts about accounts that a payment needs (owner, currency, status)."""
+
+    @_abc_1.abstractmethod
+    def PlaceHolds(
+        self,
+        request: _accounts_pb2.PlaceHoldsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_accounts_pb2.PlaceHoldsResponse, _abc.Awaitable[_accounts_pb2.PlaceHoldsResponse]]:
+        """Places many holds in one unit of work, each with its own result, in request order;
+        one refusal never fails the others, unless `atomic` asks for all or none.
+        """
+
+    @_abc_1.abstractmethod
+    def PostHolds(
+        self,
+        request: _accounts_pb2.PostHoldsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_accounts_pb2.PostHoldsResponse, _abc.Awaitable[_accounts_pb2.PostHoldsResponse]]:
+        """Posts many holds in one unit of work, each with its own result."""
+
+    @_abc_1.abstractmethod
+    def VoidHolds(
+        self,
+        request: _accounts_pb2.VoidHoldsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_accounts_pb2.VoidHoldsResponse, _abc.Awaitable[_accounts_pb2.VoidHoldsResponse]]:
+        """Voids many holds in one unit of work, each with its own result."""
 
 def add_LedgerServiceServicer_to_server(servicer: LedgerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
