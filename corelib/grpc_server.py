@@ -44,6 +44,9 @@ class ServiceProcess:
     service_names: Sequence[str]
     register: Callable[[grpc.aio.Server], None]
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    # What keeps this replica's caches current (revocation feeds); unlike workers, a
+    # replica that serves calls always runs them.
+    listeners: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     on_stop: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     # Where POSTs' Idempotency-Keys are kept, and the RPCs that keep their own.
     idempotency: IdempotentRequests | None = None
@@ -99,7 +102,10 @@ async def serve_forever(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    tasks = [asyncio.create_task(job(), name=f"{process.name}-worker") for job in process.background]
+    tasks = [
+        asyncio.create_task(job(), name=f"{process.name}-worker")
+        for job in [*process.listeners, *process.background]
+    ]
     stop_task = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stop_task, *tasks], return_when=asyncio.FIRST_COMPLETED)
     for task in done:

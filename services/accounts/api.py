@@ -15,7 +15,7 @@ from corelib.errors import ServiceError
 from corelib.grpc_pipeline import RpcContext
 from corelib.money import major_from_minor, positive_minor_from_major
 from corelib.request_context import current_principal
-from corelib.timestamps import to_timestamp, utc_now
+from corelib.timestamps import from_timestamp, to_timestamp, utc_now
 from services.accounts.accounts_book import AccountsBook
 from services.accounts.funding import Funding
 from services.accounts.holds import BATCH_SIZE_MAX, HoldOrder, Holds, PlacedHold, PostOrder
@@ -234,6 +234,7 @@ def _hold_order(request: accounts_pb2.PlaceHoldRequest) -> HoldOrder:
         description=request.description,
         debit_authorized=request.debit_authorized,
         payee_account_id=request.payee_account_id,
+        not_after=from_timestamp(request.not_after) if request.HasField("not_after") else None,
     )
 
 

@@ -15,7 +15,8 @@ a posted one is refused.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Final, TypeAlias, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -25,6 +26,7 @@ from corelib.errors import ServiceError
 from corelib.ids import new_id
 from corelib.money import AMOUNT_MINOR_MAX, major_from_minor, validate_currency
 from corelib.outbox import NewEvent, record_events
+from corelib.timestamps import utc_now
 from services.accounts import repository, rules
 from services.accounts.balance_events import EVENT_TYPE as BALANCE_UPDATED
 from services.accounts.repository import (
@@ -63,6 +65,8 @@ class HoldOrder:
     # Checked at once when given: the payee exists, is the tenant's, is active, holds
     # the currency and has room for the amount.
     payee_account_id: str = ""
+    # The caller stops waiting then; an order decided later is refused unplaced.
+    not_after: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -137,16 +141,7 @@ def _check_order(order: HoldOrder) -> HoldOrder:
         raise ServiceError(
             "INVALID_REQUEST", "fromAccountId and toAccountId must differ", {"field": "toAccountId"}
         )
-    return HoldOrder(
-        hold_id=order.hold_id,
-        tenant_id=order.tenant_id,
-        account_id=order.account_id,
-        amount_minor=order.amount_minor,
-        currency_code=currency,
-        description=order.description[:DESCRIPTION_LENGTH_MAX],
-        debit_authorized=order.debit_authorized,
-        payee_account_id=order.payee_account_id,
-    )
+    return replace(order, currency_code=currency, description=order.description[:DESCRIPTION_LENGTH_MAX])
 
 
 def _same_hold(existing: HoldRow, order: HoldOrder) -> HoldRow:
@@ -245,6 +240,7 @@ class Holds:
         self, conn: AsyncConnection, orders: dict[int, HoldOrder], *, atomic: bool
     ) -> dict[int, Outcome[PlacedHold]]:
         payer_ids = [order.account_id for order in orders.values()]
+        now = utc_now()
         balances = _Balances(await repository.accounts_by_id(conn, payer_ids, for_update=True))
         payee_ids = [
             o.payee_account_id for o in orders.values() if o.payee_account_id not in ("", *payer_ids)
@@ -274,6 +270,8 @@ class Holds:
                         )
                     repeats[index] = placed_in_batch[order.hold_id]
                     continue
+                if order.not_after is not None and now > order.not_after:
+                    raise ServiceError("SERVICE_UNAVAILABLE", "The hold was decided after its caller gave up")
                 _decide_hold(order, balances, payees)
             except ServiceError as error:
                 outcomes[index] = error

@@ -47,8 +47,8 @@ def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Auth
         background=[
             outbox_relay_job(settings, engine, outbox, auth_client, service_name="accounts"),
             purge_job(idempotency),
-            remote.revocation_feed.run,
         ],
+        listeners=[remote.revocation_feed.run],
         on_stop=[dispose],
         idempotency=idempotency,
     )

@@ -100,9 +100,9 @@ async def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess
         idempotency_exempt=frozenset(
             {f"/{SERVICE_NAMES[0]}/CreateApiKey", f"/{SERVICE_NAMES[0]}/RotateApiKey"}
         ),
+        listeners=[feed.run],
         background=[
             purge_job(idempotency),
-            feed.run,
             periodic_job(LAST_USED_FLUSH_INTERVAL_S, api_keys.flush_last_used, name="api_key_last_used"),
         ],
     )

@@ -17,12 +17,18 @@ from services.transactions.cancellation import Cancellation
 from services.transactions.debit_authorizations import DebitAuthorizations
 from services.transactions.payment_queries import PaymentQueries
 from services.transactions.payment_types import CATALOGUE, PaymentType
-from services.transactions.payments import PaymentOrder, Payments, request_fingerprint
+from services.transactions.payments import (
+    BATCH_SIZE_MAX,
+    PaymentOrder,
+    PaymentRequest,
+    Payments,
+    request_fingerprint,
+)
 from services.transactions.repository import DebitAuthorizationRow, TransactionRow
 
 # The catalogue changes only with a release; clients may cache it, as the guide advises.
 PAYMENT_TYPES_CACHE_CONTROL: Final = "public, max-age=3600"
-BATCH_ITEMS_MAX: Final = 1000
+CREATED_STATUS: Final = 201
 
 
 def transaction_message(txn: TransactionRow) -> transactions_pb2.Transaction:
@@ -92,6 +98,28 @@ def _order_of(request: transactions_pb2.CreateTransactionRequest) -> PaymentOrde
     )
 
 
+def _metadata(context: RpcContext) -> dict[str, str]:
+    return {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
+
+
+def _single_create(item: transactions_pb2.BatchTransactionItem) -> transactions_pb2.CreateTransactionRequest:
+    """The CreateTransaction this item stands for, field for field, so that its key
+    matches a payment created alone with the same body."""
+    single = transactions_pb2.CreateTransactionRequest(
+        from_account_id=item.from_account_id,
+        to_account_id=item.to_account_id,
+        payment_type_id=item.payment_type_id,
+        currency_code=item.currency_code,
+        description=item.description,
+        external_reference=item.external_reference,
+    )
+    if item.HasField("amount"):
+        single.amount = item.amount
+    if item.HasField("metadata"):
+        single.metadata.CopyFrom(item.metadata)
+    return single
+
+
 def _tenant() -> str:
     principal = current_principal()
     if not principal.tenant_id:
@@ -118,63 +146,58 @@ class TransactionsApi(transactions_pb2_grpc.TransactionsServiceServicer):
     async def CreateTransaction(
         self, request: transactions_pb2.CreateTransactionRequest, context: RpcContext
     ) -> transactions_pb2.CreateTransactionResponse:
-        metadata = {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
         response = await self._payments.create(
-            current_principal(),
-            _order_of(request),
-            idempotency_key=metadata.get(IDEMPOTENCY_KEY_METADATA_KEY, ""),
-            fingerprint=request_fingerprint(request.SerializeToString(deterministic=True)),
-            render=render_created,
+            PaymentRequest(
+                caller=current_principal(),
+                order=_order_of(request),
+                idempotency_key=_metadata(context).get(IDEMPOTENCY_KEY_METADATA_KEY, ""),
+                fingerprint=request_fingerprint(request.SerializeToString(deterministic=True)),
+            )
         )
         return transactions_pb2.CreateTransactionResponse.FromString(response)
 
     async def BatchCreateTransactions(
         self, request: transactions_pb2.BatchCreateTransactionsRequest, context: RpcContext
     ) -> transactions_pb2.BatchCreateTransactionsResponse:
-        if len(request.transactions) > BATCH_ITEMS_MAX:
+        if len(request.transactions) > BATCH_SIZE_MAX:
             raise ServiceError(
                 "INVALID_REQUEST",
-                f"A batch holds at most {BATCH_ITEMS_MAX} payments",
-                {"field": "transactions", "maximum": BATCH_ITEMS_MAX},
+                f"A batch holds at most {BATCH_SIZE_MAX} payments",
+                {"field": "transactions", "maximum": BATCH_SIZE_MAX},
             )
-        if request.atomic:
-            raise ServiceError(
-                "INVALID_REQUEST", "Atomic batches are not available on this engine", {"field": "atomic"}
-            )
-        response = transactions_pb2.BatchCreateTransactionsResponse()
+        if not request.transactions:
+            raise ServiceError("INVALID_REQUEST", "transactions is required", {"field": "transactions"})
+        batch_key = _metadata(context).get(IDEMPOTENCY_KEY_METADATA_KEY, "")
+        caller = current_principal()
+        requests = []
         for index, item in enumerate(request.transactions):
-            single = transactions_pb2.CreateTransactionRequest(
-                from_account_id=item.from_account_id,
-                to_account_id=item.to_account_id,
-                payment_type_id=item.payment_type_id,
-                currency_code=item.currency_code,
-                description=item.description,
-                external_reference=item.external_reference,
-                metadata=item.metadata,
-            )
-            if item.HasField("amount"):
-                single.amount = item.amount
-            result = response.results.add(index=index)
-            try:
-                created = await self._payments.create(
-                    current_principal(),
-                    _order_of(single),
-                    idempotency_key=item.idempotency_key,
+            single = _single_create(item)
+            requests.append(
+                PaymentRequest(
+                    caller=caller,
+                    order=_order_of(single),
+                    # Without its own key, a payment is keyed by the batch's key and its
+                    # position, so a batch re-sent after a crash creates nothing twice.
+                    idempotency_key=item.idempotency_key or (f"{batch_key}#{index}" if batch_key else ""),
                     fingerprint=request_fingerprint(single.SerializeToString(deterministic=True)),
-                    render=render_created,
                 )
-            except ServiceError as error:
-                result.status = error.code.http_status
-                result.error.code = error.reason
-                result.error.message = error.message
-                result.error.details.update(error.details)
-                response.failed_count += 1
-                continue
-            result.status = 201
-            result.transaction.CopyFrom(
-                transactions_pb2.CreateTransactionResponse.FromString(created).transaction
             )
-            response.succeeded_count += 1
+        outcomes = await self._payments.create_many(requests, atomic=request.atomic)
+        response = transactions_pb2.BatchCreateTransactionsResponse()
+        for index, outcome in enumerate(outcomes):
+            result = response.results.add(index=index)
+            if isinstance(outcome, ServiceError):
+                result.status = outcome.code.http_status
+                result.error.code = outcome.reason
+                result.error.message = outcome.message
+                result.error.details.update(outcome.details)
+                response.failed_count += 1
+            else:
+                result.status = CREATED_STATUS
+                result.transaction.CopyFrom(
+                    transactions_pb2.CreateTransactionResponse.FromString(outcome).transaction
+                )
+                response.succeeded_count += 1
         return response
 
     async def GetTransaction(

@@ -23,7 +23,8 @@ VOIDED: Final = "voided"
 NO_HOLD: Final = "no_hold"
 
 LEGAL: Final[dict[str, frozenset[str]]] = {
-    PENDING: frozenset({PROCESSING, CANCELED, FAILED, REJECTED, PENDING}),
+    # A real-time payment completes straight from PENDING.
+    PENDING: frozenset({PROCESSING, COMPLETED, CANCELED, FAILED, REJECTED, PENDING}),
     PROCESSING: frozenset({COMPLETED, FAILED, PROCESSING}),
     COMPLETED: frozenset(),
     FAILED: frozenset(),

@@ -1,46 +1,71 @@
-"""Creating a payment: validate, hold the payer's funds synchronously, and hand the
-payment to its rail. Idempotent with an Idempotency-Key.
+"""Creating payments: validate, hold the payers' funds synchronously, and hand each
+payment to its rail — for a batch of payments at once. Idempotent with an
+Idempotency-Key per payment.
 
-The saga records each step before and after it calls the ledger:
-  1. the payment is written as PENDING / hold_requested (with the key, if any);
-  2. PlaceHold is called, idempotent by transaction id;
-  3. the outcome is written: held (and transaction.created) or REJECTED.
-A crash between 1 and 3 leaves a hold_requested row whose lease runs out; the saga
-worker then asks the ledger whether the hold exists and finishes either way.
+Concurrent single creates are gathered into batches (corelib.batching), and the batch
+API sends its own; either way a batch costs three database transactions and one ledger
+call, whatever its size:
+  1. each payment is written as PENDING / hold_requested, in the same transaction as the
+     claim of its Idempotency-Key — a key is never claimed without its payment;
+  2. PlaceHolds is called for all of them, idempotent by transaction id;
+  3. each outcome is written: held (with transaction.created, and the answer its key
+     replays) or REJECTED (with the refusal its key replays).
+A crash between 1 and 3 leaves hold_requested rows whose lease runs out; the saga
+worker then asks the ledger whether each hold exists and finishes either way. The ledger
+refuses to place a hold after the time its caller gave up, so once the lease is over no
+hold can still appear. A real-time payment is posted the moment it is held
+(SagaSteps.hand_on); the worker moves the other rails at their times.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 import orjson
+from google.protobuf import timestamp_pb2
 from payment_engine_protos.accounts.v1 import accounts_pb2
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from corelib.batching import Batcher, QueueFull
 from corelib.db import unit_of_work
 from corelib.errors import ServiceError
 from corelib.idempotency import validate_key
 from corelib.ids import new_id
 from corelib.money import positive_minor_from_major, validate_currency
+from corelib.outbox import NewEvent, record_events
 from corelib.request_context import Principal
 from corelib.timestamps import utc_now
 from services.transactions import lifecycle, payment_types, repository
-from services.transactions.ledger_client import LedgerClient, LedgerUnavailable
-from services.transactions.repository import TransactionRow
+from services.transactions.account_directory import AccountDirectory, AccountOwner
+from services.transactions.ledger_client import LEDGER_CALL_TIMEOUT_S, LedgerClient, LedgerUnavailable
+from services.transactions.repository import IdempotencyRow, KeyClaim, StepMove, TransactionRow
+from services.transactions.saga_steps import SagaSteps
+from services.transactions.sandbox_triggers import failure_for
+from services.transactions.schema import outbox
 from services.transactions.settlement_windows import SettlementCalendar
-from services.transactions.transaction_events import CREATED, record_transaction_event
+from services.transactions.transaction_events import CREATED, transaction_events
 
 IDEMPOTENCY_TTL: Final = timedelta(hours=24)
-# How long a create may take before the saga worker treats it as crashed.
-CREATE_LEASE: Final = timedelta(seconds=30)
+# How long a create may take before the saga worker treats it as crashed. Longer than
+# the ledger call's deadline, after which the ledger refuses to place its hold, with a
+# margin for clocks that disagree.
+CREATE_LEASE: Final = timedelta(seconds=10)
+HOLD_DECIDED_WITHIN: Final = timedelta(seconds=LEDGER_CALL_TIMEOUT_S)
+# A real-time payment posted by the create path belongs to it for this long; after
+# that, the worker takes over.
+FAST_TRACK_LEASE: Final = timedelta(seconds=15)
 DESCRIPTION_LENGTH_MAX: Final = 500
 EXTERNAL_REFERENCE_LENGTH_MAX: Final = 200
 METADATA_BYTES_MAX: Final = 16 * 1024
 ACCOUNT_ID_LENGTH_MAX: Final = 64
+BATCH_SIZE_MAX: Final = 1000
+# Concurrent creates share a batch: up to 500 payments, four batches in flight, 20,000
+# waiting before new ones are refused (503, safe to retry with the same key).
+GROUP_COMMIT_BOUNDS: Final[dict[str, Any]] = {"batch_size_max": 500, "queued_max": 20_000, "flushes_max": 4}
 
 Render = Callable[[TransactionRow], bytes]
 
@@ -58,6 +83,17 @@ class PaymentOrder:
 
 
 @dataclass(frozen=True)
+class PaymentRequest:
+    """One payment to create, as its caller asked for it."""
+
+    caller: Principal
+    order: PaymentOrder
+    idempotency_key: str
+    # Identifies the request body, so that a key reused for another body is refused.
+    fingerprint: bytes
+
+
+@dataclass(frozen=True)
 class RailTiming:
     calendar: SettlementCalendar
     wire_delay: timedelta
@@ -70,6 +106,49 @@ class RailTiming:
         if rail.id == payment_types.WIRE_DOMESTIC:
             return now + self.wire_delay, now + self.wire_delay
         return now, now
+
+
+@dataclass
+class _Draft:
+    """A payment that passed every check the transactions service can make itself."""
+
+    index: int
+    request: PaymentRequest
+    tenant_id: str
+    rail: payment_types.PaymentType
+    key: str
+    values: dict[str, Any]
+    debit_authorized: bool
+
+
+def held_move(
+    txn: TransactionRow, rail: payment_types.PaymentType, timing: RailTiming, now: datetime, *, sandbox: bool
+) -> StepMove:
+    """The hold exists: the payment is real from here on. A real-time payment goes
+    straight to its post (or, on a sandbox failure trigger, to its void), owned by the
+    create path for a lease; the other rails wait for the worker at their time. Shared by
+    create and recovery."""
+    first_step_at, settles_at = timing.first_step_at(rail, now)
+    if rail.id == payment_types.RTP:
+        failure = failure_for(rail.id, txn.amount_minor, sandbox=sandbox)
+        return StepMove(
+            id=txn.id,
+            expected_step=lifecycle.HOLD_REQUESTED,
+            status=lifecycle.PENDING,
+            saga_step=lifecycle.VOID_REQUESTED if failure else lifecycle.POST_REQUESTED,
+            void_outcome=lifecycle.FAILED if failure else None,
+            failure_reason=failure or "",
+            next_attempt_at=now + FAST_TRACK_LEASE,
+            expected_settlement_at=settles_at,
+        )
+    return StepMove(
+        id=txn.id,
+        expected_step=lifecycle.HOLD_REQUESTED,
+        status=lifecycle.PENDING,
+        saga_step=lifecycle.HELD,
+        next_attempt_at=first_step_at,
+        expected_settlement_at=settles_at,
+    )
 
 
 def request_fingerprint(serialized_request: bytes) -> bytes:
@@ -107,18 +186,32 @@ def _not_found(name: str, account_id: str) -> ServiceError:
     return ServiceError("NOT_FOUND", "Account not found", {"field": name, "accountId": account_id})
 
 
-def _require_active(name: str, facts: accounts_pb2.AccountFacts) -> None:
-    if facts.status != accounts_pb2.ACCOUNT_STATUS_ACTIVE:
-        status = accounts_pb2.AccountStatus.Name(facts.status).removeprefix("ACCOUNT_STATUS_")
+def _error_json(error: ServiceError) -> str:
+    return orjson.dumps({"reason": error.reason, "message": error.message, "details": error.details}).decode()
+
+
+def _replay(first: IdempotencyRow, request: PaymentRequest, key: str) -> bytes:
+    """The first answer for this key, or why there is none to give."""
+    if first.request_hash != request.fingerprint:
         raise ServiceError(
-            "INVALID_ACCOUNT_STATUS",
-            f"Account is {status.lower()}; money can move only through active accounts",
-            {"field": name, "accountId": facts.id, "status": status},
+            "IDEMPOTENCY_KEY_REUSED",
+            "This Idempotency-Key was used with a different request",
+            {"idempotencyKey": key},
         )
+    if first.response is not None:
+        return first.response
+    if first.error is not None:
+        raise ServiceError(first.error["reason"], first.error["message"], first.error.get("details") or {})
+    raise ServiceError("IDEMPOTENCY_KEY_IN_USE", details={"idempotencyKey": key})
 
 
-def _error_record(error: ServiceError) -> dict[str, Any]:
-    return {"reason": error.reason, "message": error.message, "details": error.details}
+def _timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+Outcome = bytes | ServiceError
 
 
 class Payments:
@@ -126,105 +219,141 @@ class Payments:
         self,
         engine: AsyncEngine,
         ledger: LedgerClient,
+        steps: SagaSteps,
         timing: RailTiming,
         *,
-        on_held: Callable[[], None],
+        render: Render,
+        sandbox: bool,
     ) -> None:
         self._engine = engine
         self._ledger = ledger
+        self._directory = AccountDirectory(ledger)
+        self._steps = steps
         self._timing = timing
-        self._on_held = on_held
+        self._render = render
+        self._sandbox = sandbox
+        self._creating: Batcher[PaymentRequest, bytes] = Batcher(
+            self._create_gathered, name="create_payments", **GROUP_COMMIT_BOUNDS
+        )
 
-    async def create(
-        self,
-        caller: Principal,
-        order: PaymentOrder,
-        *,
-        idempotency_key: str,
-        fingerprint: bytes,
-        render: Render,
-    ) -> bytes:
+    async def create(self, request: PaymentRequest) -> bytes:
         """The serialized response: the new payment's, or the first one's on a repeat."""
-        tenant_id = caller.tenant_id
-        if not tenant_id:
-            raise ServiceError("FORBIDDEN", "Payments are made by a tenant; this caller has none")
-        key = validate_key(idempotency_key) if idempotency_key else ""
-        rail = validate_order(order)
-        if key:
-            replay = await self._claim_key(tenant_id, key, fingerprint)
-            if replay is not None:
-                return replay
         try:
-            txn = await self._open(caller, order, rail, key)
-        except ServiceError as error:
-            if key:
-                async with unit_of_work(self._engine) as conn:
-                    if error.reason in ("SERVICE_UNAVAILABLE", "INTERNAL_ERROR"):
-                        await repository.release_idempotency_key(conn, tenant_id, key)
-                    else:
-                        await repository.record_idempotent_outcome(
-                            conn,
-                            tenant_id,
-                            key,
-                            transaction_id=None,
-                            response=None,
-                            error=_error_record(error),
-                        )
-            raise
-        except Exception:
-            # Nothing was created: free the key so that a retry runs anew.
-            if key:
-                async with unit_of_work(self._engine) as conn:
-                    await repository.release_idempotency_key(conn, tenant_id, key)
-            raise
-        return await self._hold(txn, rail, key, render)
+            return await self._creating.submit(request)
+        except QueueFull as exc:
+            raise ServiceError("SERVICE_UNAVAILABLE", "Too many payments waiting; retry shortly") from exc
 
-    async def _claim_key(self, tenant_id: str, key: str, fingerprint: bytes) -> bytes | None:
+    async def _create_gathered(self, requests: Sequence[PaymentRequest]) -> list[Outcome]:
+        return await self.create_many(requests, atomic=False)
+
+    async def create_many(self, requests: Sequence[PaymentRequest], *, atomic: bool) -> list[Outcome]:
+        """One outcome per request, in order. With `atomic`, all are created or none."""
+        outcomes: dict[int, Outcome] = {}
+        drafts = await self._drafts(requests, outcomes)
+        if atomic and outcomes:
+            return self._abort_rest(requests, outcomes)
+        firsts = _first_of_each_key(drafts)
+        now = utc_now()
         async with unit_of_work(self._engine) as conn:
-            if await repository.claim_idempotency_key(
-                conn, tenant_id, key, fingerprint, utc_now() + IDEMPOTENCY_TTL
-            ):
-                return None
-            first = await repository.get_idempotency_key(conn, tenant_id, key)
-        if first is None:
-            raise ServiceError("IDEMPOTENCY_KEY_IN_USE")
-        if first.request_hash != fingerprint:
-            raise ServiceError(
-                "IDEMPOTENCY_KEY_REUSED",
-                "This Idempotency-Key was used with a different request",
-                {"idempotencyKey": key},
+            # The key's claim and the payment's first write commit together.
+            claimed = await repository.claim_keys(
+                conn,
+                [
+                    KeyClaim(d.tenant_id, d.key, d.request.fingerprint, d.values["id"], now + IDEMPOTENCY_TTL)
+                    for d in firsts
+                    if d.key
+                ],
             )
-        if first.response is not None:
-            return first.response
-        if first.error is not None:
-            raise ServiceError(
-                first.error["reason"], first.error["message"], first.error.get("details") or {}
-            )
-        raise ServiceError("IDEMPOTENCY_KEY_IN_USE", details={"idempotencyKey": key})
+            taken = [d for d in firsts if d.key and (d.tenant_id, d.key) not in claimed]
+            earlier = await repository.get_keys(conn, [(d.tenant_id, d.key) for d in taken])
+            for draft in taken:
+                first = earlier.get((draft.tenant_id, draft.key))
+                try:
+                    if first is None:
+                        # Claimed, then freed again meanwhile: a retry runs anew.
+                        raise ServiceError("IDEMPOTENCY_KEY_IN_USE", details={"idempotencyKey": draft.key})
+                    outcomes[draft.index] = _replay(first, draft.request, draft.key)
+                except ServiceError as error:
+                    outcomes[draft.index] = error
+            fresh = [d for d in firsts if d.index not in outcomes]
+            rows = await repository.insert_transactions(conn, [d.values for d in fresh])
+        await self._hold(fresh, {row.id: row for row in rows}, outcomes, atomic=atomic)
+        self._resolve_in_batch_repeats(drafts, outcomes)
+        return [outcomes[index] for index in range(len(requests))]
 
-    async def _open(
-        self, caller: Principal, order: PaymentOrder, rail: payment_types.PaymentType, key: str
-    ) -> TransactionRow:
+    async def _drafts(self, requests: Sequence[PaymentRequest], outcomes: dict[int, Outcome]) -> list[_Draft]:
+        """Checks what needs no ledger state: fields, keys, who owns the accounts, the
+        amount in the currency's units, the rail's limits, debit authorizations."""
+        checked: dict[int, tuple[PaymentRequest, payment_types.PaymentType, str]] = {}
+        for index, request in enumerate(requests):
+            try:
+                if not request.caller.tenant_id:
+                    raise ServiceError("FORBIDDEN", "Payments are made by a tenant; this caller has none")
+                key = validate_key(request.idempotency_key) if request.idempotency_key else ""
+                checked[index] = (request, validate_order(request.order), key)
+            except ServiceError as error:
+                outcomes[index] = error
+        if not checked:
+            return []
+        account_ids = {r.order.from_account_id for r, _, _ in checked.values()} | {
+            r.order.to_account_id for r, _, _ in checked.values()
+        }
         try:
-            facts = await self._ledger.describe_accounts([order.from_account_id, order.to_account_id])
-        except LedgerUnavailable as exc:
-            raise ServiceError("SERVICE_UNAVAILABLE") from exc
-        payer = facts.get(order.from_account_id)
-        payee = facts.get(order.to_account_id)
-        tenant_id = caller.tenant_id
-        authorization_id = None
+            owners = await self._directory.owners(account_ids)
+        except LedgerUnavailable:
+            for index in checked:
+                outcomes[index] = ServiceError("SERVICE_UNAVAILABLE")
+            return []
+        pulls = [
+            (r.order.from_account_id, r.caller.tenant_id)
+            for r, rail, _ in checked.values()
+            if rail.pulls_money
+            and (owner := owners.get(r.order.from_account_id)) is not None
+            and owner.tenant_id != r.caller.tenant_id
+        ]
+        async with self._engine.connect() as conn:
+            grants = await repository.find_debit_authorizations(conn, pulls)
+        drafts = []
+        now = utc_now()
+        for index, (request, rail, key) in checked.items():
+            try:
+                drafts.append(self._draft(index, request, rail, key, owners, grants, now))
+            except ServiceError as error:
+                outcomes[index] = error
+        return drafts
+
+    def _draft(
+        self,
+        index: int,
+        request: PaymentRequest,
+        rail: payment_types.PaymentType,
+        key: str,
+        owners: dict[str, AccountOwner],
+        grants: dict[tuple[str, str], repository.DebitAuthorizationRow],
+        now: datetime,
+    ) -> _Draft:
+        """Tenancy first: until it passes, another tenant's account answers exactly as a
+        missing one, whatever its currency or status."""
+        order, tenant_id = request.order, request.caller.tenant_id
+        payer, payee = owners.get(order.from_account_id), owners.get(order.to_account_id)
+        grant = None
         if rail.pulls_money:
             if payee is None or payee.tenant_id != tenant_id:
                 raise _not_found("toAccountId", order.to_account_id)
             if payer is None:
                 raise _not_found("fromAccountId", order.from_account_id)
+            if payer.tenant_id != tenant_id:
+                grant = grants.get((payer.account_id, tenant_id))
+                if grant is None:
+                    raise _not_found("fromAccountId", order.from_account_id)
         else:
             if payer is None or payer.tenant_id != tenant_id:
                 raise _not_found("fromAccountId", order.from_account_id)
-            if payee is None:
+            if payee is None or payee.tenant_id != tenant_id:
                 raise _not_found("toAccountId", order.to_account_id)
         currency = validate_currency(order.currency_code) if order.currency_code else payer.currency_code
         for name, account in (("fromAccountId", payer), ("toAccountId", payee)):
+            # An account's currency never changes; the ledger checks again anyway.
             if account.currency_code != currency:
                 raise ServiceError(
                     "INVALID_REQUEST",
@@ -234,114 +363,157 @@ class Payments:
         assert order.amount is not None
         amount_minor = positive_minor_from_major(order.amount, currency)
         payment_types.check_limits(rail, amount_minor, currency)
-        _require_active("fromAccountId", payer)
-        _require_active("toAccountId", payee)
-        async with unit_of_work(self._engine) as conn:
-            if rail.pulls_money and payer.tenant_id != tenant_id:
-                grant = await repository.find_active_debit_authorization(conn, payer.id, tenant_id)
-                if grant is None:
-                    raise _not_found("fromAccountId", order.from_account_id)
-                if grant.max_amount_minor and amount_minor > grant.max_amount_minor:
-                    raise ServiceError(
-                        "FORBIDDEN",
-                        "amount exceeds the debit authorization's maximum",
-                        {"field": "amount", "debitAuthorizationId": grant.id},
-                    )
-                authorization_id = grant.id
-            now = utc_now()
-            txn = await repository.insert_transaction(
-                conn,
-                {
-                    "id": new_id("txn"),
-                    "tenant_id": tenant_id,
-                    "payer_tenant_id": payer.tenant_id,
-                    "payee_tenant_id": payee.tenant_id,
-                    "from_account_id": payer.id,
-                    "to_account_id": payee.id,
-                    "payment_type": rail.id,
-                    "amount_minor": amount_minor,
-                    "currency_code": currency,
-                    "description": order.description,
-                    "external_reference": order.external_reference,
-                    "metadata": order.metadata,
-                    "status": lifecycle.PENDING,
-                    "saga_step": lifecycle.HOLD_REQUESTED,
-                    "debit_authorization_id": authorization_id,
-                    "next_attempt_at": now + CREATE_LEASE,
-                },
+        if grant is not None and grant.max_amount_minor and amount_minor > grant.max_amount_minor:
+            raise ServiceError(
+                "FORBIDDEN",
+                "amount exceeds the debit authorization's maximum",
+                {"field": "amount", "debitAuthorizationId": grant.id},
             )
-            if key:
-                await repository.record_idempotent_outcome(
-                    conn, tenant_id, key, transaction_id=txn.id, response=None, error=None
-                )
-        return txn
+        return _Draft(
+            index=index,
+            request=request,
+            tenant_id=tenant_id,
+            rail=rail,
+            key=key,
+            debit_authorized=grant is not None,
+            values={
+                "id": new_id("txn"),
+                "tenant_id": tenant_id,
+                "payer_tenant_id": payer.tenant_id,
+                "payee_tenant_id": payee.tenant_id,
+                "from_account_id": payer.account_id,
+                "to_account_id": payee.account_id,
+                "payment_type": rail.id,
+                "amount_minor": amount_minor,
+                "currency_code": currency,
+                "description": order.description,
+                "external_reference": order.external_reference,
+                "metadata": order.metadata,
+                "status": lifecycle.PENDING,
+                "saga_step": lifecycle.HOLD_REQUESTED,
+                "debit_authorization_id": grant.id if grant is not None else None,
+                "next_attempt_at": now + CREATE_LEASE,
+            },
+        )
 
     async def _hold(
-        self, txn: TransactionRow, rail: payment_types.PaymentType, key: str, render: Render
-    ) -> bytes:
-        try:
-            await self._ledger.place_hold(
+        self,
+        drafts: list[_Draft],
+        rows: dict[str, TransactionRow],
+        outcomes: dict[int, Outcome],
+        *,
+        atomic: bool,
+    ) -> None:
+        if not drafts:
+            return
+        not_after = _timestamp(utc_now() + HOLD_DECIDED_WITHIN)
+        placed = await self._ledger.place_holds(
+            [
                 accounts_pb2.PlaceHoldRequest(
-                    hold_id=txn.id,
-                    tenant_id=txn.payer_tenant_id,
-                    account_id=txn.from_account_id,
-                    amount_minor=txn.amount_minor,
-                    currency_code=txn.currency_code,
-                    description=txn.description,
-                    debit_authorized=txn.debit_authorization_id is not None,
+                    hold_id=d.values["id"],
+                    tenant_id=d.request.caller.tenant_id,
+                    account_id=d.values["from_account_id"],
+                    amount_minor=d.values["amount_minor"],
+                    currency_code=d.values["currency_code"],
+                    description=d.values["description"],
+                    debit_authorized=d.debit_authorized,
+                    payee_account_id=d.values["to_account_id"],
+                    not_after=not_after,
                 )
-            )
-        except ServiceError as refusal:
-            async with unit_of_work(self._engine) as conn:
-                current = await repository.get_transaction(conn, txn.id, for_update=True)
-                if current is not None and current.saga_step == lifecycle.HOLD_REQUESTED:
-                    await repository.update_transaction(
-                        conn,
-                        txn.id,
-                        {
-                            "status": lifecycle.REJECTED,
-                            "saga_step": lifecycle.NO_HOLD,
-                            "failure_reason": refusal.message,
-                            "next_attempt_at": None,
-                        },
+                for d in drafts
+            ],
+            atomic=atomic,
+        )
+        now = utc_now()
+        moves: list[StepMove] = []
+        refusals: dict[str, ServiceError] = {}
+        for draft, outcome in zip(drafts, placed, strict=True):
+            txn = rows[draft.values["id"]]
+            if isinstance(outcome, accounts_pb2.PlaceHoldResponse):
+                moves.append(held_move(txn, draft.rail, self._timing, now, sandbox=self._sandbox))
+            elif isinstance(outcome, ServiceError):
+                refusals[txn.id] = outcome
+                moves.append(
+                    StepMove(
+                        id=txn.id,
+                        expected_step=lifecycle.HOLD_REQUESTED,
+                        status=lifecycle.REJECTED,
+                        saga_step=lifecycle.NO_HOLD,
+                        failure_reason=outcome.message,
                     )
-                    if key:
-                        await repository.record_idempotent_outcome(
-                            conn,
-                            txn.tenant_id,
-                            key,
-                            transaction_id=txn.id,
-                            response=None,
-                            error=_error_record(refusal),
-                        )
-            raise
-        except LedgerUnavailable as exc:
-            # Outcome unknown: the saga worker resolves it once the create's lease runs out.
-            raise ServiceError("SERVICE_UNAVAILABLE") from exc
+                )
+            else:
+                # Outcome unknown: the saga worker resolves it once the create's lease
+                # runs out, and the key then replays whatever it found.
+                outcomes[draft.index] = ServiceError("SERVICE_UNAVAILABLE")
         async with unit_of_work(self._engine) as conn:
-            current = await repository.get_transaction(conn, txn.id, for_update=True)
-            assert current is not None
-            if current.saga_step == lifecycle.HOLD_REQUESTED:
-                current = await mark_held(conn, current, rail, self._timing, render)
-            response = render(current)
-        self._on_held()
-        return response
+            moved = await repository.move_steps(conn, moves)
+            events: list[NewEvent] = []
+            answers: list[tuple[str, bytes | None, str | None]] = []
+            for row in moved.values():
+                if row.status == lifecycle.REJECTED:
+                    answers.append((row.id, None, _error_json(refusals[row.id])))
+                else:
+                    events.extend(transaction_events(CREATED, row))
+                    answers.append((row.id, self._render(row), None))
+            await record_events(conn, outbox, events)
+            # A payment that was not created only because its all-or-none batch failed
+            # leaves its key free: the corrected batch may be sent again with it.
+            aborted = [
+                i for i, refusal in refusals.items() if refusal.reason == "BATCH_ABORTED" and i in moved
+            ]
+            await repository.forget_keys_of(conn, aborted)
+            await repository.record_key_outcomes(conn, [a for a in answers if a[0] not in aborted])
+        rendered = {transaction_id: response for transaction_id, response, _ in answers}
+        for draft in drafts:
+            transaction_id = draft.values["id"]
+            if draft.index in outcomes:
+                continue
+            if transaction_id in refusals:
+                outcomes[draft.index] = refusals[transaction_id]
+            elif (response := rendered.get(transaction_id)) is not None:
+                outcomes[draft.index] = response
+            else:
+                # The worker resolved it first (a lease shorter than this call): the
+                # key answers once it is settled.
+                outcomes[draft.index] = ServiceError("SERVICE_UNAVAILABLE")
+        self._steps.hand_on(list(moved.values()))
+
+    @staticmethod
+    def _resolve_in_batch_repeats(drafts: list[_Draft], outcomes: dict[int, Outcome]) -> None:
+        """An item that repeated an earlier item's key in the same batch answers as the
+        earlier one did, when the requests are the same."""
+        first_by_key: dict[tuple[str, str], _Draft] = {}
+        for draft in drafts:
+            if not draft.key:
+                continue
+            wanted = (draft.request.caller.tenant_id, draft.key)
+            first = first_by_key.setdefault(wanted, draft)
+            if first is draft:
+                continue
+            if first.request.fingerprint != draft.request.fingerprint:
+                outcomes[draft.index] = ServiceError(
+                    "IDEMPOTENCY_KEY_REUSED",
+                    "This Idempotency-Key was used with a different request",
+                    {"idempotencyKey": draft.key},
+                )
+            elif first.index in outcomes:
+                outcomes[draft.index] = outcomes[first.index]
+
+    @staticmethod
+    def _abort_rest(requests: Sequence[PaymentRequest], outcomes: dict[int, Outcome]) -> list[Outcome]:
+        return [outcomes.get(index, ServiceError("BATCH_ABORTED")) for index in range(len(requests))]
 
 
-async def mark_held(
-    conn: AsyncConnection,
-    txn: TransactionRow,
-    rail: payment_types.PaymentType,
-    timing: RailTiming,
-    render: Render,
-) -> TransactionRow:
-    """The hold exists: the payment is real from here on. Shared by create and recovery."""
-    first_step_at, settles_at = timing.first_step_at(rail, utc_now())
-    held = await repository.update_transaction(
-        conn,
-        txn.id,
-        {"saga_step": lifecycle.HELD, "next_attempt_at": first_step_at, "expected_settlement_at": settles_at},
-    )
-    await record_transaction_event(conn, CREATED, held)
-    await repository.record_transaction_response(conn, held.id, render(held))
-    return held
+def _first_of_each_key(drafts: list[_Draft]) -> list[_Draft]:
+    """Every keyless draft, and the first draft of each key; a later draft with the same
+    key in the same batch answers as the first (`_resolve_in_batch_repeats`)."""
+    seen: set[tuple[str, str]] = set()
+    firsts = []
+    for draft in drafts:
+        if draft.key:
+            if (draft.tenant_id, draft.key) in seen:
+                continue
+            seen.add((draft.tenant_id, draft.key))
+        firsts.append(draft)
+    return firsts

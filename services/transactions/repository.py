@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, insert, or_, select, update
+from sqlalchemy import Select, and_, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -384,12 +384,213 @@ async def revoke_debit_authorization(conn: AsyncConnection, authorization_id: st
 
 
 async def add_to_batch(
-    conn: AsyncConnection, batch_id: str, window_closes_at: datetime, settles_at: datetime
+    conn: AsyncConnection, batch_id: str, window_closes_at: datetime, settles_at: datetime, count: int
 ) -> None:
     await conn.execute(
         pg_insert(ach_batches)
-        .values(id=batch_id, window_closes_at=window_closes_at, settles_at=settles_at, transaction_count=1)
+        .values(
+            id=batch_id, window_closes_at=window_closes_at, settles_at=settles_at, transaction_count=count
+        )
         .on_conflict_do_update(
-            index_elements=[ach_batches.c.id], set_={"transaction_count": ach_batches.c.transaction_count + 1}
+            index_elements=[ach_batches.c.id],
+            set_={"transaction_count": ach_batches.c.transaction_count + count},
         )
     )
+
+
+# the payment path in batches: a few set-based statements per batch of payments
+
+
+def _columns_sql(cls: type[Any], alias: str) -> str:
+    return ", ".join(f"{alias}.{field.name}" for field in fields(cls))
+
+
+# Column lists come from the row dataclasses, never from input.
+_TXN_SQL_COLUMNS = _columns_sql(TransactionRow, "t")
+_CLAIM_KEYS = text(
+    """
+    INSERT INTO transactions.idempotency_keys AS k (tenant_id, key, request_hash, transaction_id, expires_at)
+    SELECT * FROM unnest(CAST(:tenant_ids AS text[]), CAST(:keys AS text[]), CAST(:hashes AS bytea[]),
+                         CAST(:transaction_ids AS text[]), CAST(:expires AS timestamptz[]))
+    ON CONFLICT (tenant_id, key) DO NOTHING
+    RETURNING k.tenant_id, k.key
+    """
+)
+_GET_KEYS = text(
+    f"""
+    SELECT {_columns_sql(IdempotencyRow, "k")}
+    FROM transactions.idempotency_keys k
+    JOIN unnest(CAST(:tenant_ids AS text[]), CAST(:keys AS text[])) AS wanted(tenant_id, key)
+      ON k.tenant_id = wanted.tenant_id AND k.key = wanted.key
+    """  # noqa: S608
+)
+_RECORD_KEY_OUTCOMES = text(
+    """
+    UPDATE transactions.idempotency_keys AS k
+    SET response = o.response, error = CAST(o.error AS jsonb)
+    FROM unnest(CAST(:transaction_ids AS text[]), CAST(:responses AS bytea[]), CAST(:errors AS text[]))
+         AS o(transaction_id, response, error)
+    WHERE k.transaction_id = o.transaction_id
+    """
+)
+_FORGET_KEYS_OF = text(
+    """
+    DELETE FROM transactions.idempotency_keys
+    WHERE transaction_id = ANY(CAST(:transaction_ids AS text[])) AND response IS NULL
+    """
+)
+# A saga write happens only if the payment is still at the step its writer read
+# (compare-and-set): a writer holding a stale row loses instead of overwriting.
+_MOVE_STEPS = text(
+    f"""
+    UPDATE transactions.transactions AS t
+    SET status = m.status, saga_step = m.saga_step, void_outcome = m.void_outcome,
+        failure_reason = m.failure_reason, next_attempt_at = m.next_attempt_at,
+        expected_settlement_at = coalesce(m.expected_settlement_at, t.expected_settlement_at),
+        batch_id = coalesce(m.batch_id, t.batch_id),
+        completed_at = CASE WHEN m.status IN ('COMPLETED', 'FAILED', 'CANCELED') THEN now()
+                            ELSE t.completed_at END,
+        updated_at = now()
+    FROM unnest(CAST(:ids AS text[]), CAST(:expected_steps AS text[]), CAST(:statuses AS text[]),
+                CAST(:saga_steps AS text[]), CAST(:void_outcomes AS text[]), CAST(:failure_reasons AS text[]),
+                CAST(:next_attempts AS timestamptz[]), CAST(:settlements AS timestamptz[]),
+                CAST(:batch_ids AS text[]))
+         AS m(id, expected_step, status, saga_step, void_outcome, failure_reason, next_attempt_at,
+              expected_settlement_at, batch_id)
+    WHERE t.id = m.id AND t.saga_step = m.expected_step
+    RETURNING {_TXN_SQL_COLUMNS}
+    """  # noqa: S608
+)
+
+
+@dataclass(frozen=True)
+class KeyClaim:
+    tenant_id: str
+    key: str
+    request_hash: bytes
+    transaction_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class StepMove:
+    """A payment's move from the saga step it was read at to its next state."""
+
+    id: str
+    expected_step: str
+    status: str
+    saga_step: str
+    void_outcome: str | None = None
+    failure_reason: str = ""
+    next_attempt_at: datetime | None = None
+    expected_settlement_at: datetime | None = None
+    batch_id: str | None = None
+
+
+async def claim_keys(conn: AsyncConnection, claims: list[KeyClaim]) -> set[tuple[str, str]]:
+    """(tenant, key) of the claims that are first with their key."""
+    if not claims:
+        return set()
+    rows = await conn.execute(
+        _CLAIM_KEYS,
+        {
+            "tenant_ids": [c.tenant_id for c in claims],
+            "keys": [c.key for c in claims],
+            "hashes": [c.request_hash for c in claims],
+            "transaction_ids": [c.transaction_id for c in claims],
+            "expires": [c.expires_at for c in claims],
+        },
+    )
+    return {(row.tenant_id, row.key) for row in rows}
+
+
+async def get_keys(
+    conn: AsyncConnection, wanted: list[tuple[str, str]]
+) -> dict[tuple[str, str], IdempotencyRow]:
+    if not wanted:
+        return {}
+    rows = await conn.execute(
+        _GET_KEYS, {"tenant_ids": [tenant for tenant, _ in wanted], "keys": [key for _, key in wanted]}
+    )
+    return {(row["tenant_id"], row["key"]): row_as(IdempotencyRow, row) for row in rows.mappings()}
+
+
+async def insert_transactions(conn: AsyncConnection, values: list[dict[str, Any]]) -> list[TransactionRow]:
+    if not values:
+        return []
+    rows = await conn.execute(
+        insert(transactions).returning(*columns_of(transactions, TransactionRow)), values
+    )
+    return [row_as(TransactionRow, row) for row in rows.mappings()]
+
+
+async def record_key_outcomes(
+    conn: AsyncConnection, outcomes: list[tuple[str, bytes | None, str | None]]
+) -> None:
+    """(transaction id, response, error JSON): what the payment's key replays from now on."""
+    if outcomes:
+        await conn.execute(
+            _RECORD_KEY_OUTCOMES,
+            {
+                "transaction_ids": [o[0] for o in outcomes],
+                "responses": [o[1] for o in outcomes],
+                "errors": [o[2] for o in outcomes],
+            },
+        )
+
+
+async def forget_keys_of(conn: AsyncConnection, transaction_ids: list[str]) -> None:
+    """Frees the keys of creates that never took effect, so that a retry runs anew."""
+    if transaction_ids:
+        await conn.execute(_FORGET_KEYS_OF, {"transaction_ids": transaction_ids})
+
+
+async def move_steps(conn: AsyncConnection, moves: list[StepMove]) -> dict[str, TransactionRow]:
+    """The payments that moved; one still at its expected step is absent (it lost a race)."""
+    if not moves:
+        return {}
+    rows = await conn.execute(
+        _MOVE_STEPS,
+        {
+            "ids": [m.id for m in moves],
+            "expected_steps": [m.expected_step for m in moves],
+            "statuses": [m.status for m in moves],
+            "saga_steps": [m.saga_step for m in moves],
+            "void_outcomes": [m.void_outcome for m in moves],
+            "failure_reasons": [m.failure_reason for m in moves],
+            "next_attempts": [m.next_attempt_at for m in moves],
+            "settlements": [m.expected_settlement_at for m in moves],
+            "batch_ids": [m.batch_id for m in moves],
+        },
+    )
+    return {row["id"]: row_as(TransactionRow, row) for row in rows.mappings()}
+
+
+async def get_transactions(conn: AsyncConnection, transaction_ids: list[str]) -> dict[str, TransactionRow]:
+    rows = await conn.execute(
+        select(*columns_of(transactions, TransactionRow)).where(transactions.c.id.in_(transaction_ids))
+    )
+    return {row["id"]: row_as(TransactionRow, row) for row in rows.mappings()}
+
+
+async def find_debit_authorizations(
+    conn: AsyncConnection, pairs: list[tuple[str, str]]
+) -> dict[tuple[str, str], DebitAuthorizationRow]:
+    """(payer account, grantee tenant) → the newest active authorization, for many pairs."""
+    if not pairs:
+        return {}
+    query = (
+        select(*columns_of(debit_authorizations, DebitAuthorizationRow))
+        .where(
+            tuple_(debit_authorizations.c.payer_account_id, debit_authorizations.c.grantee_tenant_id).in_(
+                pairs
+            ),
+            debit_authorizations.c.revoked_at.is_(None),
+        )
+        .order_by(debit_authorizations.c.id)
+    )
+    found: dict[tuple[str, str], DebitAuthorizationRow] = {}
+    for row in (await conn.execute(query)).mappings():
+        grant = row_as(DebitAuthorizationRow, row)
+        found[(grant.payer_account_id, grant.grantee_tenant_id)] = grant
+    return found

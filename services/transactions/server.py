@@ -26,6 +26,7 @@ from services.transactions.debit_authorizations import DebitAuthorizations
 from services.transactions.ledger_client import LedgerClient
 from services.transactions.payment_queries import PaymentQueries
 from services.transactions.payments import Payments, RailTiming
+from services.transactions.saga_steps import SagaSteps
 from services.transactions.saga_worker import SagaWorker
 from services.transactions.schema import idempotent_requests, outbox
 from services.transactions.settlement_windows import SettlementCalendar
@@ -52,9 +53,10 @@ def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Auth
     )
     ledger = LedgerClient(grpc.aio.insecure_channel(settings.accounts_addr), tokens)
     timing = rail_timing(settings)
-    worker = SagaWorker(engine, ledger, timing, render_created, sandbox=settings.is_sandbox)
+    steps = SagaSteps(engine, ledger)
+    worker = SagaWorker(engine, ledger, steps, timing, render_created, sandbox=settings.is_sandbox)
     api = TransactionsApi(
-        Payments(engine, ledger, timing, on_held=worker.wake),
+        Payments(engine, ledger, steps, timing, render=render_created, sandbox=settings.is_sandbox),
         PaymentQueries(engine),
         Cancellation(engine),
         DebitAuthorizations(engine, ledger),
@@ -79,11 +81,14 @@ def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Auth
             ),
             outbox_relay_job(settings, engine, outbox, auth_client, service_name="transactions"),
             purge_job(idempotency),
-            remote.revocation_feed.run,
         ],
+        listeners=[remote.revocation_feed.run],
         on_stop=[dispose],
         idempotency=idempotency,
-        # Payment creation keeps its key in the same transaction as the payment.
+        # Payment creation keeps each payment's key in the same transaction as the
+        # payment. A batch's own key replays its whole answer like any POST's, and its
+        # payments are keyed by it too (api.py), so a batch re-run after a crash creates
+        # nothing twice.
         idempotency_exempt=frozenset({CREATE_TRANSACTION}),
     )
     return process, authenticator, worker

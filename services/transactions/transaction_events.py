@@ -9,7 +9,7 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from corelib.money import major_from_minor
-from corelib.outbox import record_event
+from corelib.outbox import NewEvent, record_events
 from services.transactions.lifecycle import CANCELED, COMPLETED, FAILED
 from services.transactions.repository import TransactionRow
 from services.transactions.schema import outbox
@@ -22,7 +22,8 @@ EVENT_BY_FINAL_STATUS: Final = {
 }
 
 
-async def record_transaction_event(conn: AsyncConnection, event_type: str, txn: TransactionRow) -> None:
+def transaction_events(event_type: str, txn: TransactionRow) -> list[NewEvent]:
+    """The event for each tenant whose account the payment touches."""
     data = {
         "transactionId": txn.id,
         "transactionReference": txn.external_reference,
@@ -36,5 +37,11 @@ async def record_transaction_event(conn: AsyncConnection, event_type: str, txn: 
         "toAccountId": txn.to_account_id,
         "description": txn.description,
     }
-    for tenant_id in dict.fromkeys((txn.payer_tenant_id, txn.payee_tenant_id)):
-        await record_event(conn, outbox, tenant_id=tenant_id, event_type=event_type, data=data)
+    return [
+        NewEvent(tenant_id=tenant_id, event_type=event_type, data=data)
+        for tenant_id in dict.fromkeys((txn.payer_tenant_id, txn.payee_tenant_id))
+    ]
+
+
+async def record_transaction_event(conn: AsyncConnection, event_type: str, txn: TransactionRow) -> None:
+    await record_events(conn, outbox, transaction_events(event_type, txn))

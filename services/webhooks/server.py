@@ -69,7 +69,8 @@ def build(
         name="webhooks",
         service_names=SERVICE_NAMES,
         register=register,
-        background=[dispatcher.run, retention, purge_job(idempotency), remote.revocation_feed.run],
+        background=[dispatcher.run, retention, purge_job(idempotency)],
+        listeners=[remote.revocation_feed.run],
         on_stop=[dispose],
         idempotency=idempotency,
         # Their answers carry a signing secret, which is not kept anywhere else readable.

@@ -25,6 +25,7 @@ SQL_ALLOWED = (
     "corelib/outbox.py",
     "corelib/outbox_relay.py",
     "corelib/idempotency.py",
+    "corelib/invalidation_feed.py",
 )
 
 

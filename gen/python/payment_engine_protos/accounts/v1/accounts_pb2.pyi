@@ -618,6 +618,7 @@ class PlaceHoldRequest(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     DEBIT_AUTHORIZED_FIELD_NUMBER: _builtins.int
     PAYEE_ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    NOT_AFTER_FIELD_NUMBER: _builtins.int
     hold_id: _builtins.str
     tenant_id: _builtins.str
     """The tenant on whose behalf the payment is made; the payer must belong to it
@@ -633,6 +634,13 @@ class PlaceHoldRequest(_message.Message):
     """The account the hold is meant for, checked at once: it exists, belongs to tenant_id,
     is active, holds the currency and can receive the amount. Optional.
     """
+    @_builtins.property
+    def not_after(self) -> _timestamp_pb2.Timestamp:
+        """The caller gives up waiting at this time: a hold not decided by then is refused
+        (SERVICE_UNAVAILABLE), so a caller that resolves a timed-out call afterwards knows
+        no hold can still appear. Optional.
+        """
+
     def __init__(
         self,
         *,
@@ -644,10 +652,11 @@ class PlaceHoldRequest(_message.Message):
         description: _builtins.str = ...,
         debit_authorized: _builtins.bool = ...,
         payee_account_id: _builtins.str = ...,
+        not_after: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["not_after", b"not_after"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "amount_minor", b"amount_minor", "currency_code", b"currency_code", "debit_authorized", b"debit_authorized", "description", b"description", "hold_id", b"hold_id", "payee_account_id", b"payee_account_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "amount_minor", b"amount_minor", "currency_code", b"currency_code", "debit_authorized", b"debit_authorized", "description", b"description", "hold_id", b"hold_id", "not_after", b"not_after", "payee_account_id", b"payee_account_id", "tenant_id", b"tenant_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
