@@ -18,6 +18,13 @@ async def fund_in(
     conn: AsyncConnection, account: AccountRow, amount_minor: int, description: str
 ) -> tuple[AccountRow, str]:
     rules.require_active(account.id, account.status)
+    rules.require_room_to_receive(
+        account.id,
+        amount_minor=amount_minor,
+        current_minor=account.current_balance_minor,
+        currency=account.currency_code,
+        field="amount",
+    )
     funding = await ensure_system_account(conn, rules.FUNDING, account.currency_code)
     debit = NewPosting(new_id("pst"), funding.id, -amount_minor)
     credit = NewPosting(new_id("pst"), account.id, amount_minor)
