@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import grpc
 import structlog
+import uvloop
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
@@ -141,7 +142,8 @@ def run_service(name: str, build: ProcessBuilder) -> None:
             metrics_port=settings.metrics_port,
         )
 
-    asyncio.run(run())
+    # uvloop: the same asyncio, with its event loop in C — every RPC and query pays less.
+    uvloop.run(run())
 
 
 def periodic_job(

@@ -39,7 +39,6 @@ from sqlalchemy import (
     insert,
     select,
     text,
-    update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -113,6 +112,7 @@ async def record_event(
     await conn.execute(
         insert(table).values(event_id=event_id, tenant_id=tenant_id, event_type=event_type, payload=data)
     )
+    await conn.execute(select(func.pg_notify(outbox_channel(table), "")))
     return event_id
 
 
@@ -132,12 +132,15 @@ _insert_many_by_table: dict[str, TextClause] = {}
 def _insert_many(table: Table) -> TextClause:
     statement = _insert_many_by_table.get(table.fullname)
     if statement is None:
+        # The insert and the relay's wake-up in one statement; PostgreSQL delivers the
+        # notification when the transaction commits, and folds repeats into one.
         statement = text(
-            f"INSERT INTO {table.fullname} (event_id, tenant_id, event_type, payload)"  # noqa: S608 — a table name
+            f"WITH recorded AS (INSERT INTO {table.fullname} (event_id, tenant_id, event_type, payload)"  # noqa: S608 — a table name
             " SELECT n.event_id, n.tenant_id, n.event_type, CAST(n.payload AS jsonb)"
             " FROM unnest(CAST(:event_ids AS text[]), CAST(:tenant_ids AS text[]),"
             " CAST(:event_types AS text[]), CAST(:payloads AS text[]))"
-            " AS n(event_id, tenant_id, event_type, payload)"
+            " AS n(event_id, tenant_id, event_type, payload) RETURNING 1)"
+            f" SELECT pg_notify('{outbox_channel(table)}', '') WHERE EXISTS (SELECT 1 FROM recorded)"
         )
         _insert_many_by_table[table.fullname] = statement
     return statement
@@ -183,12 +186,23 @@ class OutboxEvent:
     created_at: datetime
 
 
-async def claim_unpublished(conn: AsyncConnection, table: Table, *, limit: int) -> list[OutboxEvent]:
-    """The oldest unpublished rows, locked for this transaction. SKIP LOCKED lets relay
-    replicas take disjoint batches instead of queueing behind one another."""
+async def take_unpublished(conn: AsyncConnection, table: Table, *, limit: int) -> list[OutboxEvent]:
+    """Removes and returns the oldest unpublished rows, in this transaction: if the
+    transaction rolls back (the publish failed), they are back. SKIP LOCKED lets relay
+    replicas take disjoint batches instead of queueing behind one another; the webhooks
+    service keeps the events themselves, so nothing is kept here once published."""
+    oldest = (
+        select(table.c.id)
+        .order_by(table.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
     rows = (
         await conn.execute(
-            select(
+            table.delete()
+            .where(table.c.id.in_(oldest))
+            .returning(
                 table.c.id,
                 table.c.event_id,
                 table.c.tenant_id,
@@ -196,13 +210,9 @@ async def claim_unpublished(conn: AsyncConnection, table: Table, *, limit: int) 
                 table.c.payload,
                 table.c.created_at,
             )
-            .where(table.c.published_at.is_(None))
-            .order_by(table.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
         )
     ).all()
-    return [
+    events = [
         OutboxEvent(
             row_id=row.id,
             event_id=row.event_id,
@@ -213,21 +223,10 @@ async def claim_unpublished(conn: AsyncConnection, table: Table, *, limit: int) 
         )
         for row in rows
     ]
+    events.sort(key=lambda event: event.row_id)
+    return events
 
 
-async def mark_published(conn: AsyncConnection, table: Table, row_ids: Sequence[int]) -> None:
-    await conn.execute(update(table).where(table.c.id.in_(row_ids)).values(published_at=func.now()))
-
-
-async def prune_published(conn: AsyncConnection, table: Table, *, older_than: datetime, limit: int) -> int:
-    """Deletes up to `limit` rows published before `older_than`; the webhooks service keeps
-    the events themselves."""
-    doomed = (
-        select(table.c.id)
-        .where(table.c.published_at.is_not(None), table.c.published_at < older_than)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    result = await conn.execute(table.delete().where(table.c.id.in_(doomed)))
-    return int(result.rowcount or 0)
+def outbox_channel(table: Table) -> str:
+    """The NOTIFY channel that wakes `table`'s relay."""
+    return f"pe_outbox_{table.schema or 'public'}"

@@ -1,12 +1,14 @@
 """The outbox relay: moves a producer's unpublished outbox rows to the webhooks service.
 
 It runs in the producing process (a `ServiceProcess.background` job). Each round, in one
-DB transaction, it claims the oldest unpublished rows with `FOR UPDATE SKIP LOCKED`,
-calls `publish` with them (WebhooksService.PublishEvents), and marks them published
-before committing. If the call fails the transaction rolls back and the rows stay
-unpublished; PublishEvents is idempotent by event id, so an answer lost after the
-webhooks service stored the events only causes a harmless resend. Several replicas can
-run at once: SKIP LOCKED hands them disjoint batches.
+DB transaction, it takes the oldest rows with `FOR UPDATE SKIP LOCKED` (deleting them),
+calls `publish` with them (WebhooksService.PublishEvents), and commits only once the
+call succeeded. If the call fails the transaction rolls back and the rows are back;
+PublishEvents is idempotent by event id, so an answer lost after the webhooks service
+stored the events only causes a harmless resend. Several replicas can run at once: SKIP
+LOCKED hands them disjoint batches. The relay sleeps until a producer's commit wakes it
+(PostgreSQL NOTIFY on the outbox's channel, sent with the insert), and looks again on
+its own only every `IDLE_WAIT_S_DEFAULT` in case a wake-up was lost.
 
 A producer wires it up with one call in its server.py:
 
@@ -18,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from datetime import timedelta
 from typing import Any, Final
 
 import grpc
@@ -30,8 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib.auth_client import AuthClient, ServiceTokenSource
 from corelib.config import Settings
-from corelib.outbox import OutboxEvent, claim_unpublished, mark_published, prune_published
-from corelib.timestamps import to_timestamp, utc_now
+from corelib.invalidation_feed import InvalidationFeed
+from corelib.outbox import OutboxEvent, outbox_channel, take_unpublished
+from corelib.timestamps import to_timestamp
 
 log = structlog.get_logger("corelib.outbox_relay")
 
@@ -41,19 +43,15 @@ Publish = Callable[[Sequence[OutboxEvent]], Awaitable[None]]
 # PublishEvents takes at most 500 events per call.
 BATCH_SIZE_MAX_DEFAULT: Final = 200
 BATCH_SIZE_LIMIT: Final = 500
-# How long an idle relay sleeps before looking again, unless woken earlier. It bounds
-# the delay between a commit and its event reaching the webhooks service.
-IDLE_WAIT_S_DEFAULT: Final = 0.1
+# How long an idle relay sleeps before looking again, unless a commit wakes it earlier:
+# the bound on the delay of an event whose wake-up was lost (a reconnecting listener).
+IDLE_WAIT_S_DEFAULT: Final = 1.0
 PUBLISH_TIMEOUT_S: Final = 10.0
 # A failing publish is retried for as long as the process runs (events are never
 # dropped), with a capped exponential delay so a down webhooks service is not hammered.
 RETRY_DELAY_S_MIN: Final = 0.2
 RETRY_DELAY_S_MAX: Final = 30.0
 RETRY_JITTER_FRACTION: Final = 0.2
-# Published rows are kept a while for inspection, then deleted in bounded batches.
-PUBLISHED_RETENTION: Final = timedelta(days=7)
-PRUNE_INTERVAL_S: Final = 3600.0
-PRUNE_BATCH_MAX: Final = 1000
 
 
 def retry_delay_s(consecutive_failures: int) -> float:
@@ -63,22 +61,14 @@ def retry_delay_s(consecutive_failures: int) -> float:
 
 
 async def relay_once(engine: AsyncEngine, table: Table, publish: Publish, *, batch_size_max: int) -> int:
-    """One round: claim, publish, mark. Returns how many events were published."""
+    """One round: take, publish, commit. Returns how many events were published."""
     async with engine.begin() as conn:
-        events = await claim_unpublished(conn, table, limit=batch_size_max)
+        events = await take_unpublished(conn, table, limit=batch_size_max)
         if not events:
             return 0
         async with asyncio.timeout(PUBLISH_TIMEOUT_S):
             await publish(events)
-        await mark_published(conn, table, [event.row_id for event in events])
     return len(events)
-
-
-async def prune_once(engine: AsyncEngine, table: Table) -> int:
-    async with engine.begin() as conn:
-        return await prune_published(
-            conn, table, older_than=utc_now() - PUBLISHED_RETENTION, limit=PRUNE_BATCH_MAX
-        )
 
 
 async def _pause(wake: asyncio.Event | None, seconds: float) -> None:
@@ -107,8 +97,6 @@ async def run_relay(
     if not 1 <= batch_size_max <= BATCH_SIZE_LIMIT:
         raise ValueError(f"batch_size_max must be 1..{BATCH_SIZE_LIMIT}")
     failures = 0
-    loop = asyncio.get_running_loop()
-    next_prune_at = loop.time() + PRUNE_INTERVAL_S
     while True:
         try:
             published = await relay_once(engine, table, publish, batch_size_max=batch_size_max)
@@ -129,12 +117,6 @@ async def run_relay(
         if failures:
             log.info("outbox_relay_recovered", table=table.fullname, after_failures=failures)
             failures = 0
-        if loop.time() >= next_prune_at:
-            next_prune_at = loop.time() + PRUNE_INTERVAL_S
-            try:
-                await prune_once(engine, table)
-            except Exception as exc:
-                log.warning("outbox_prune_failed", table=table.fullname, error=repr(exc))
         # A full batch means more may be waiting: go again at once.
         if published < batch_size_max:
             await _pause(wake, idle_wait_s)
@@ -176,14 +158,28 @@ def outbox_relay_job(
 ) -> Callable[[], Coroutine[Any, Any, None]]:
     """The background job a producing service adds to its ServiceProcess."""
 
+    woken = wake or asyncio.Event()
+
+    async def wake_up() -> None:
+        woken.set()
+
+    feed = InvalidationFeed(
+        settings.database_direct_url or settings.database_url,
+        outbox_channel(table),
+        on_message=lambda _payload: woken.set(),
+        on_resync=wake_up,
+    )
+
     async def job() -> None:
         tokens = ServiceTokenSource(
             auth_client, service_name=service_name, service_secret=settings.service_secret
         )
         channel = grpc.aio.insecure_channel(settings.webhooks_addr)
+        listening = asyncio.create_task(feed.run(), name=f"{service_name}-outbox-listener")
         try:
-            await run_relay(engine, table, webhooks_publisher(channel, tokens), wake=wake)
+            await run_relay(engine, table, webhooks_publisher(channel, tokens), wake=woken)
         finally:
+            listening.cancel()
             await channel.close()
 
     return job

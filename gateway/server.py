@@ -1,6 +1,6 @@
 """Entry point of the gateway process: `python -m gateway.server`.
 
-uvicorn with its asyncio loop and httptools parser; on SIGTERM/SIGINT it stops
+uvicorn with uvloop and the httptools parser; on SIGTERM/SIGINT it stops
 accepting, lets in-flight requests finish (up to SHUTDOWN_GRACE_S), then the app's
 lifespan shutdown closes the gRPC channels.
 """
@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         app,
         host=settings.gateway_host,
         port=settings.gateway_port,
-        loop="asyncio",
+        loop="uvloop",
         http="httptools",
         lifespan="on",
         # structlog writes the one access line per request, with its request id;
