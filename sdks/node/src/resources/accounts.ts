@@ -27,7 +27,7 @@ export interface FundOptions extends RequestOptions {
 const parseAccount = objectOf<Account>("an account");
 
 export class Accounts extends Resource {
-  create(params: CreateAccountParams, options: RequestOptions = {}): Promise<Account> {
+  async create(params: CreateAccountParams, options: RequestOptions = {}): Promise<Account> {
     // The engine does not deduplicate account creation: not repeated after an ambiguous failure.
     return this.transport.request(
       {
@@ -42,7 +42,7 @@ export class Accounts extends Resource {
     );
   }
 
-  get(accountId: string, options: RequestOptions = {}): Promise<Account> {
+  async get(accountId: string, options: RequestOptions = {}): Promise<Account> {
     return this.transport.request(
       { method: "GET", route: `${PATH}/{id}`, path: `${PATH}/${pathSegment(accountId, "accountId")}`, parse: parseAccount },
       options,
@@ -50,7 +50,7 @@ export class Accounts extends Resource {
   }
 
   /** `availableBalance` (current minus held) and `currencyCode`, as the guide compares them. */
-  getBalance(accountId: string, options: RequestOptions = {}): Promise<Balance> {
+  async getBalance(accountId: string, options: RequestOptions = {}): Promise<Balance> {
     return this.transport.request(
       {
         method: "GET",
@@ -92,20 +92,20 @@ export class Accounts extends Resource {
     );
   }
 
-  freeze(accountId: string, options: RequestOptions = {}): Promise<Account> {
+  async freeze(accountId: string, options: RequestOptions = {}): Promise<Account> {
     return this.statusChange(accountId, "freeze", options);
   }
 
-  unfreeze(accountId: string, options: RequestOptions = {}): Promise<Account> {
+  async unfreeze(accountId: string, options: RequestOptions = {}): Promise<Account> {
     return this.statusChange(accountId, "unfreeze", options);
   }
 
-  close(accountId: string, options: RequestOptions = {}): Promise<Account> {
+  async close(accountId: string, options: RequestOptions = {}): Promise<Account> {
     return this.statusChange(accountId, "close", options);
   }
 
   /** Sandbox only: adds money to one of your accounts. */
-  fund(accountId: string, amount: AmountInput, options: FundOptions = {}): Promise<Funding> {
+  async fund(accountId: string, amount: AmountInput, options: FundOptions = {}): Promise<Funding> {
     return this.transport.request(
       {
         method: "POST",

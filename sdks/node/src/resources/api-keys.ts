@@ -17,7 +17,7 @@ export interface RotateApiKeyOptions extends RequestOptions {
 }
 
 export class ApiKeys extends Resource {
-  create(params: CreateApiKeyParams, options: RequestOptions = {}): Promise<CreatedApiKey> {
+  async create(params: CreateApiKeyParams, options: RequestOptions = {}): Promise<CreatedApiKey> {
     return this.transport.request(
       {
         method: "POST",
@@ -31,7 +31,7 @@ export class ApiKeys extends Resource {
     );
   }
 
-  get(apiKeyId: string, options: RequestOptions = {}): Promise<ApiKey> {
+  async get(apiKeyId: string, options: RequestOptions = {}): Promise<ApiKey> {
     return this.transport.request(
       { method: "GET", route: `${PATH}/{id}`, path: `${PATH}/${pathSegment(apiKeyId, "apiKeyId")}`, parse: fieldOf<ApiKey>("apiKey", "an API key") },
       options,
@@ -53,7 +53,7 @@ export class ApiKeys extends Resource {
   }
 
   /** Revoking twice answers the revoked key again: safe to retry. */
-  revoke(apiKeyId: string, options: RequestOptions = {}): Promise<ApiKey> {
+  async revoke(apiKeyId: string, options: RequestOptions = {}): Promise<ApiKey> {
     return this.transport.request(
       {
         method: "POST",
@@ -67,7 +67,7 @@ export class ApiKeys extends Resource {
   }
 
   /** A new secret for the key; the old one keeps working for `overlapSeconds`. */
-  rotate(apiKeyId: string, options: RotateApiKeyOptions = {}): Promise<RotatedApiKey> {
+  async rotate(apiKeyId: string, options: RotateApiKeyOptions = {}): Promise<RotatedApiKey> {
     return this.transport.request(
       {
         method: "POST",

@@ -15,7 +15,7 @@ export interface LogoutOptions extends RequestOptions {
 
 export class Auth extends Resource {
   /** The principal, tenant and scopes of the client's credentials: a cheap credentials check. */
-  me(options: RequestOptions = {}): Promise<Me> {
+  async me(options: RequestOptions = {}): Promise<Me> {
     return this.transport.request({ method: "GET", route: "/api/v1/auth/me", path: "/api/v1/auth/me", parse: objectOf<Me>("the caller") }, options);
   }
 

@@ -14,7 +14,7 @@ const PATH = "/api/v1/debit-authorizations";
 const parseAuthorization = objectOf<DebitAuthorization>("a debit authorization");
 
 export class DebitAuthorizations extends Resource {
-  create(params: CreateDebitAuthorizationParams, options: RequestOptions = {}): Promise<DebitAuthorization> {
+  async create(params: CreateDebitAuthorizationParams, options: RequestOptions = {}): Promise<DebitAuthorization> {
     return this.transport.request(
       {
         method: "POST",
@@ -48,7 +48,7 @@ export class DebitAuthorizations extends Resource {
   }
 
   /** Revoking twice answers the revoked authorization again: safe to retry. */
-  revoke(authorizationId: string, options: RequestOptions = {}): Promise<DebitAuthorization> {
+  async revoke(authorizationId: string, options: RequestOptions = {}): Promise<DebitAuthorization> {
     return this.transport.request(
       {
         method: "POST",

@@ -32,7 +32,7 @@ function parseDeliveries(document: unknown): WebhookDelivery[] {
 }
 
 export class Events extends Resource {
-  get(eventId: string, options: RequestOptions = {}): Promise<Event> {
+  async get(eventId: string, options: RequestOptions = {}): Promise<Event> {
     return this.transport.request(
       { method: "GET", route: `${PATH}/{id}`, path: `${PATH}/${pathSegment(eventId, "eventId")}`, parse: objectOf<Event>("an event") },
       options,
@@ -59,7 +59,7 @@ export class Events extends Resource {
   }
 
   /** Queues the event again for one endpoint, or for every endpoint subscribed to its type. */
-  redeliver(eventId: string, options: RedeliverOptions = {}): Promise<WebhookDelivery[]> {
+  async redeliver(eventId: string, options: RedeliverOptions = {}): Promise<WebhookDelivery[]> {
     // Each call queues one more delivery: not repeated after an ambiguous failure.
     return this.transport.request(
       {

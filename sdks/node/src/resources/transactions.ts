@@ -88,13 +88,13 @@ export class Transactions extends Resource {
   /** Creates a payment: funds are held on the payer at once, the rail then completes or
    * fails it. Safe to retry: pass your own `idempotencyKey` (an order id) to make repeats
    * across processes safe too; otherwise one is generated for this call. */
-  create(params: CreateTransactionParams, options: RequestOptions = {}): Promise<Transaction> {
+  async create(params: CreateTransactionParams, options: RequestOptions = {}): Promise<Transaction> {
     return this.transport.request({ method: "POST", route: PATH, path: PATH, body: transactionBody(params), parse: parseTransaction }, options);
   }
 
   /** Up to 1 000 payments in one request, each with its own result (`results[i].transaction`
    * or `results[i].error`). With `atomic: true` either every payment is made or none. */
-  createBatch(items: BatchTransactionItem[], options: BatchOptions = {}): Promise<BatchCreateTransactionsResult> {
+  async createBatch(items: BatchTransactionItem[], options: BatchOptions = {}): Promise<BatchCreateTransactionsResult> {
     if (!Array.isArray(items) || items.length === 0 || items.length > BATCH_ITEMS_MAX) {
       throw new RangeError(`a batch holds 1 to ${BATCH_ITEMS_MAX} payments`);
     }
@@ -106,14 +106,14 @@ export class Transactions extends Resource {
     );
   }
 
-  get(transactionId: string, options: RequestOptions = {}): Promise<Transaction> {
+  async get(transactionId: string, options: RequestOptions = {}): Promise<Transaction> {
     return this.transport.request(
       { method: "GET", route: `${PATH}/{id}`, path: `${PATH}/${pathSegment(transactionId, "transactionId")}`, parse: parseTransaction },
       options,
     );
   }
 
-  getStatus(transactionId: string, options: RequestOptions = {}): Promise<TransactionStatus> {
+  async getStatus(transactionId: string, options: RequestOptions = {}): Promise<TransactionStatus> {
     return this.transport.request(
       { method: "GET", route: `${PATH}/{id}/status`, path: `${PATH}/${pathSegment(transactionId, "transactionId")}/status`, parse: parseStatus },
       options,
@@ -144,7 +144,7 @@ export class Transactions extends Resource {
   }
 
   /** Cancels a batch (ACH) payment still PENDING before its settlement window. */
-  cancel(transactionId: string, options: CancelOptions = {}): Promise<Transaction> {
+  async cancel(transactionId: string, options: CancelOptions = {}): Promise<Transaction> {
     // Canceling twice answers the canceled payment again: safe to retry.
     return this.transport.request(
       {

@@ -42,7 +42,7 @@ function deliveryStatusName(status: string | undefined): string | undefined {
 
 export class WebhookEndpoints extends Resource {
   /** Registers an endpoint; `eventTypes` empty or omitted means every type. */
-  create(params: CreateWebhookEndpointParams, options: RequestOptions = {}): Promise<WebhookEndpoint> {
+  async create(params: CreateWebhookEndpointParams, options: RequestOptions = {}): Promise<WebhookEndpoint> {
     return this.transport.request(
       {
         method: "POST",
@@ -56,7 +56,7 @@ export class WebhookEndpoints extends Resource {
     );
   }
 
-  get(endpointId: string, options: RequestOptions = {}): Promise<WebhookEndpoint> {
+  async get(endpointId: string, options: RequestOptions = {}): Promise<WebhookEndpoint> {
     return this.transport.request(
       { method: "GET", route: `${PATH}/{id}`, path: `${PATH}/${pathSegment(endpointId, "endpointId")}`, parse: parseEndpoint },
       options,
@@ -78,7 +78,7 @@ export class WebhookEndpoints extends Resource {
   }
 
   /** Changes only the fields given (named in the update mask); `eventTypes: []` means every type. */
-  update(endpointId: string, changes: UpdateWebhookEndpointParams, options: RequestOptions = {}): Promise<WebhookEndpoint> {
+  async update(endpointId: string, changes: UpdateWebhookEndpointParams, options: RequestOptions = {}): Promise<WebhookEndpoint> {
     const body = compact({ url: changes.url, description: changes.description, eventTypes: changes.eventTypes });
     const names = Object.keys(body);
     if (names.length === 0) throw new TypeError("give at least one of url, description, eventTypes");
@@ -95,7 +95,7 @@ export class WebhookEndpoints extends Resource {
     );
   }
 
-  delete(endpointId: string, options: RequestOptions = {}): Promise<DeletedWebhookEndpoint> {
+  async delete(endpointId: string, options: RequestOptions = {}): Promise<DeletedWebhookEndpoint> {
     // A repeat answers NOT_FOUND: not retried after an ambiguous failure.
     return this.transport.request(
       {
@@ -110,7 +110,7 @@ export class WebhookEndpoints extends Resource {
   }
 
   /** A new signing secret (in the answer's `secret`); the previous one keeps signing beside it. */
-  rotateSecret(endpointId: string, options: RotateSecretOptions = {}): Promise<WebhookEndpoint> {
+  async rotateSecret(endpointId: string, options: RotateSecretOptions = {}): Promise<WebhookEndpoint> {
     return this.transport.request(
       {
         method: "POST",
@@ -125,7 +125,7 @@ export class WebhookEndpoints extends Resource {
   }
 
   /** Re-enables a disabled endpoint; its paused deliveries are sent again at once. */
-  enable(endpointId: string, options: RequestOptions = {}): Promise<WebhookEndpoint> {
+  async enable(endpointId: string, options: RequestOptions = {}): Promise<WebhookEndpoint> {
     return this.transport.request(
       {
         method: "POST",
@@ -139,7 +139,7 @@ export class WebhookEndpoints extends Resource {
   }
 
   /** Sends a `webhook.test` event now, once, and answers with the attempt's outcome. */
-  test(endpointId: string, options: RequestOptions = {}): Promise<WebhookTestResult> {
+  async test(endpointId: string, options: RequestOptions = {}): Promise<WebhookTestResult> {
     return this.transport.request(
       {
         method: "POST",
