@@ -27,12 +27,14 @@ def test_the_file_has_the_agreed_format_and_covers_both_schemes() -> None:
 
 
 def test_the_file_is_what_the_engine_signs_today() -> None:
-    spec = importlib.util.spec_from_file_location("vectors_generate", VECTORS_DIR / "generate.py")
+    spec = importlib.util.spec_from_file_location(
+        "vectors_generate", VECTORS_DIR / "generate_webhook_vectors.py"
+    )
     assert spec is not None and spec.loader is not None
     generator = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(generator)
     assert generator.render() == (VECTORS_DIR / "webhook-signatures.json").read_text(encoding="utf-8"), (
-        "regenerate with: .venv/bin/python sdks/test-vectors/generate.py"
+        "regenerate with: .venv/bin/python sdks/test-vectors/generate_webhook_vectors.py"
     )
 
 

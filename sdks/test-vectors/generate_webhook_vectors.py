@@ -5,8 +5,8 @@ and the delivery body from `services/webhooks/delivery.py`), so the vectors are 
 what the engine sends. Secrets and times are fixed, so the output is the same on every
 run; `sdks/python/tests/test_shared_vectors.py` fails when the committed file is stale.
 
-    .venv/bin/python sdks/test-vectors/generate.py            # rewrite the file
-    .venv/bin/python sdks/test-vectors/generate.py --check    # exit 1 when it is stale
+    .venv/bin/python sdks/test-vectors/generate_webhook_vectors.py            # rewrite the file
+    .venv/bin/python sdks/test-vectors/generate_webhook_vectors.py --check    # exit 1 when it is stale
 """
 
 from __future__ import annotations
