@@ -23,7 +23,7 @@ import {
   PaymentEngineError,
   errorClassFor,
 } from "./errors";
-import { RetryPolicy, neverSent, parseRetryAfter, shouldRetryNetwork, shouldRetryStatus } from "./retries";
+import { RETRIES_MAX, RetryPolicy, neverSent, parseRetryAfter, shouldRetryNetwork, shouldRetryStatus } from "./retries";
 import { encodeJson } from "./wire";
 import { VERSION } from "./version";
 
@@ -33,6 +33,8 @@ export const API_PREFIX = "/api/v1";
 export const IDEMPOTENCY_KEY_LENGTH_MAX = 255;
 const RESPONSE_BODY_BYTES_MAX = 16 * 1024 * 1024;
 const ERROR_TEXT_SHOWN_MAX = 500;
+/** Every attempt a call can make: the first, its retries, and one after renewing a session token. */
+const ATTEMPTS_MAX = RETRIES_MAX + 2;
 const SECRET_HEADERS: ReadonlySet<string> = new Set(["authorization", "x-api-key"]);
 const USER_AGENT = `payment-engine-sdk-node/${VERSION} node/${process.versions.node}`;
 export const LOGIN_PATH = "/api/v1/auth/login";
@@ -288,7 +290,7 @@ export class Transport {
     const url = this.url(operation);
     let retryNumber = 0;
     let reauthenticated = false;
-    for (let attempt = 1; ; attempt += 1) {
+    for (let attempt = 1; attempt <= ATTEMPTS_MAX; attempt += 1) {
       const headers: Record<string, string> = {
         Accept: "application/json",
         "User-Agent": USER_AGENT,
@@ -367,6 +369,7 @@ export class Transport {
       }
       throw error;
     }
+    throw new PaymentEngineError(`${method} ${operation.route} made ${ATTEMPTS_MAX} attempts without an outcome`, { idempotencyKey: key });
   }
 
   /** Marks a POST's failure as of unknown outcome, unless it provably never left. */
