@@ -64,8 +64,12 @@ from payment_engine.webhooks import (
     PREVIOUS_SIGNATURE_HEADER,
     SIGNATURE_HEADER,
     compute_signature,
+    compute_standard_signature,
     construct_event,
+    signature_match_index,
+    standard_match_index,
     verify_signature,
+    verify_standard,
 )
 
 __version__ = VERSION
@@ -125,6 +129,10 @@ __all__ = [
     "WebhookTestResult",
     "__version__",
     "compute_signature",
+    "compute_standard_signature",
     "construct_event",
+    "signature_match_index",
+    "standard_match_index",
     "verify_signature",
+    "verify_standard",
 ]

@@ -21,13 +21,23 @@ serialized again, whose bytes differ:
 
 While a secret is being rotated, pass both secrets (`[new, old]`): a signature made with
 either is accepted. Delivery is at least once, so handle `event.event_id` idempotently.
+
+Every delivery is also signed the Standard Webhooks way (`webhook-id`, `webhook-timestamp`,
+`webhook-signature: v1,<base64> …`, keyed with the base64 part of the `whsec_` secret over
+`<id>.<timestamp>.<body>`). `verify_standard(payload, request.headers, secret)` checks it
+and refuses a timestamp more than `tolerance_seconds` away from now, so a captured
+delivery cannot be replayed later.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
-from collections.abc import Sequence
+import re
+import time
+from collections.abc import Mapping, Sequence
 from typing import Final, TypeAlias
 
 from payment_engine import wire
@@ -39,6 +49,15 @@ PREVIOUS_SIGNATURE_HEADER: Final = "X-Webhook-Signature-Previous"
 SIGNATURE_SCHEME: Final = "sha256="
 SIGNATURE_LENGTH_MAX: Final = 512
 SECRETS_MAX: Final = 8
+STANDARD_ID_HEADER: Final = "webhook-id"
+STANDARD_TIMESTAMP_HEADER: Final = "webhook-timestamp"
+STANDARD_SIGNATURE_HEADER: Final = "webhook-signature"
+STANDARD_SECRET_PREFIX: Final = "whsec_"  # noqa: S105 — the format's prefix, not a secret
+STANDARD_VERSION: Final = "v1"
+STANDARD_TOLERANCE_DEFAULT_S: Final = 300
+STANDARD_SIGNATURES_MAX: Final = 16
+_HEX_DIGEST: Final = re.compile(r"[0-9a-fA-F]{64}")
+_UNIX_SECONDS: Final = re.compile(r"[0-9]{1,15}")
 
 Secret: TypeAlias = str | bytes
 Secrets: TypeAlias = Secret | Sequence[Secret]
@@ -64,24 +83,116 @@ def compute_signature(payload: bytes | str, secret: Secret) -> str:
     return SIGNATURE_SCHEME + digest
 
 
+def signature_match_index(payload: bytes | str, signature: str | None, secret: Secrets) -> int | None:
+    """Which of the secrets made `signature` (the X-Webhook-Signature header) from exactly
+    this raw body, or None. Compares in constant time."""
+    keys = _secrets(secret)
+    if not signature or len(signature) > SIGNATURE_LENGTH_MAX:
+        return None
+    offered = signature.strip()
+    if offered[: len(SIGNATURE_SCHEME)].lower() != SIGNATURE_SCHEME:
+        return None
+    digest = offered[len(SIGNATURE_SCHEME) :]
+    if not _HEX_DIGEST.fullmatch(digest):
+        return None
+    offered_bytes = (SIGNATURE_SCHEME + digest.lower()).encode("ascii")
+    body = _as_bytes(payload)
+    matched: int | None = None
+    for index, key in enumerate(keys):
+        expected = compute_signature(body, key).encode("ascii")
+        # Every secret is tried, so the time taken does not tell which one matched.
+        if hmac.compare_digest(expected, offered_bytes) and matched is None:
+            matched = index
+    return matched
+
+
 def verify_signature(payload: bytes | str, signature: str | None, secret: Secrets) -> bool:
     """Whether `signature` (the X-Webhook-Signature header) was made from exactly this raw
     body with the secret (or one of the secrets). Compares in constant time; a missing or
     malformed header is simply False."""
+    return signature_match_index(payload, signature, secret) is not None
+
+
+def _standard_key(secret: bytes) -> bytes:
+    encoded = secret.removeprefix(STANDARD_SECRET_PREFIX.encode())
+    try:
+        return base64.b64decode(encoded + b"=" * (-len(encoded) % 4))
+    except binascii.Error as exc:
+        raise ValueError("a Standard Webhooks secret is whsec_ followed by base64") from exc
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def compute_standard_signature(
+    payload: bytes | str, secret: Secret, message_id: str, timestamp_s: int
+) -> str:
+    """The `v1,<base64>` Standard Webhooks signature of one message."""
+    signed = f"{message_id}.{timestamp_s}.".encode() + _as_bytes(payload)
+    digest = hmac.new(_standard_key(_as_bytes(secret)), signed, hashlib.sha256).digest()
+    return f"{STANDARD_VERSION}," + base64.b64encode(digest).decode()
+
+
+def standard_match_index(
+    payload: bytes | str,
+    headers: Mapping[str, str],
+    secret: Secrets,
+    *,
+    tolerance_seconds: int = STANDARD_TOLERANCE_DEFAULT_S,
+    now: float | None = None,
+) -> int | None:
+    """Which of the secrets signed this delivery the Standard Webhooks way, or None (also
+    when the timestamp is more than `tolerance_seconds` from `now`, either way)."""
     keys = _secrets(secret)
-    if not signature or len(signature) > SIGNATURE_LENGTH_MAX:
-        return False
-    offered = signature.strip()
-    if offered[: len(SIGNATURE_SCHEME)].lower() != SIGNATURE_SCHEME:
-        return False
-    offered_bytes = (SIGNATURE_SCHEME + offered[len(SIGNATURE_SCHEME) :].lower()).encode("ascii", "replace")
-    body = _as_bytes(payload)
-    matched = False
-    for key in keys:
-        expected = compute_signature(body, key).encode("ascii")
-        # Every secret is tried, so the time taken does not tell which one matched.
-        matched |= hmac.compare_digest(expected, offered_bytes)
+    message_id = _header(headers, STANDARD_ID_HEADER)
+    timestamp_text = _header(headers, STANDARD_TIMESTAMP_HEADER)
+    signatures = _header(headers, STANDARD_SIGNATURE_HEADER)
+    if not message_id or not timestamp_text or not signatures or len(signatures) > SIGNATURE_LENGTH_MAX * 8:
+        return None
+    if not _UNIX_SECONDS.fullmatch(timestamp_text.strip()):
+        return None
+    timestamp = int(timestamp_text.strip())
+    current = time.time() if now is None else now
+    if abs(current - timestamp) > tolerance_seconds:
+        return None
+    offered: list[bytes] = []
+    for entry in signatures.split()[:STANDARD_SIGNATURES_MAX]:
+        version, _, encoded = entry.partition(",")
+        if version != STANDARD_VERSION:
+            continue
+        try:
+            offered.append(base64.b64decode(encoded, validate=True))
+        except binascii.Error:
+            continue
+    signed = f"{message_id}.{timestamp}.".encode() + _as_bytes(payload)
+    matched: int | None = None
+    for index, key in enumerate(keys):
+        expected = hmac.new(_standard_key(key), signed, hashlib.sha256).digest()
+        for candidate in offered:
+            if hmac.compare_digest(expected, candidate) and matched is None:
+                matched = index
     return matched
+
+
+def verify_standard(
+    payload: bytes | str,
+    headers: Mapping[str, str],
+    secret: Secrets,
+    *,
+    tolerance_seconds: int = STANDARD_TOLERANCE_DEFAULT_S,
+    now: float | None = None,
+) -> bool:
+    """Whether a delivery's Standard Webhooks headers (`webhook-id`, `webhook-timestamp`,
+    `webhook-signature`, names in any case) verify with the secret (or one of the secrets)
+    and its timestamp is within `tolerance_seconds` of now."""
+    return (
+        standard_match_index(payload, headers, secret, tolerance_seconds=tolerance_seconds, now=now)
+        is not None
+    )
 
 
 def construct_event(payload: bytes | str, signature: str | None, secret: Secrets) -> Event:
