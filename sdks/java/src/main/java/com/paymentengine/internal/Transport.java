@@ -292,11 +292,11 @@ public final class Transport {
         }
         Object envelope = document instanceof Map ? ((Map<?, ?>) document).get("error") : null;
         if (!(envelope instanceof Map)) {
-            return PaymentEngineException.of(new ErrorInfo("HTTP " + status, null, status, null, headerRequestId,
-                    null, retryAfter, key, truncate(text(body))));
+            return PaymentEngineException.of(new ErrorInfo("HTTP " + status, defaultCode(status), status, null,
+                    headerRequestId, null, retryAfter, key, truncate(text(body))));
         }
         Map<?, ?> error = (Map<?, ?>) envelope;
-        String code = error.get("code") instanceof String ? (String) error.get("code") : null;
+        String code = error.get("code") instanceof String ? (String) error.get("code") : defaultCode(status);
         String message = error.get("message") instanceof String ? (String) error.get("message") : "HTTP " + status;
         @SuppressWarnings("unchecked")
         Map<String, Object> details = error.get("details") instanceof Map ? (Map<String, Object>) error.get("details")
@@ -310,18 +310,26 @@ public final class Transport {
                 // A malformed timestamp does not hide the error itself.
             }
         }
-        ErrorInfo info = new ErrorInfo(message, code, status, details, requestId, timestamp, retryAfter, key, null);
-        PaymentEngineException exception = PaymentEngineException.of(info);
-        if (code == null) {
-            return PaymentEngineException.of(new ErrorInfo(message, defaultCode(exception), status, details,
-                    requestId, timestamp, retryAfter, key, null));
-        }
-        return exception;
+        return PaymentEngineException.of(
+                new ErrorInfo(message, code, status, details, requestId, timestamp, retryAfter, key, null));
     }
 
-    private static String defaultCode(PaymentEngineException exception) {
-        String name = exception.getClass().getSimpleName().replace("Exception", "");
-        return name.replaceAll("([a-z])([A-Z])", "$1_$2").toUpperCase(java.util.Locale.ROOT);
+    /** The guide's code for a status, for answers that carry none (a proxy's JSON, say). */
+    static String defaultCode(int status) {
+        switch (status) {
+            case 400: return "INVALID_REQUEST";
+            case 401: return "UNAUTHORIZED";
+            case 403: return "FORBIDDEN";
+            case 404: return "NOT_FOUND";
+            case 405: return "METHOD_NOT_ALLOWED";
+            case 409: return "CONFLICT";
+            case 413: return "PAYLOAD_TOO_LARGE";
+            case 422: return "UNPROCESSABLE";
+            case 429: return "RATE_LIMIT_EXCEEDED";
+            case 500: return "INTERNAL_ERROR";
+            case 503: return "SERVICE_UNAVAILABLE";
+            default: return status >= 500 ? "SERVER_ERROR" : "UNKNOWN_ERROR";
+        }
     }
 
     /** Retry-After as delta-seconds or an HTTP-date (RFC 9110 10.2.3); null when absent or unreadable. */
