@@ -252,7 +252,7 @@ def build_document(documents: list[dict[str, Any]]) -> dict[str, Any]:
     for name, schema in WELL_KNOWN_JSON.items():
         if name in definitions:
             definitions[name] = schema
-    return {
+    document = {
         "swagger": "2.0",
         "info": {
             "title": API_TITLE,
@@ -267,6 +267,30 @@ def build_document(documents: list[dict[str, Any]]) -> dict[str, Any]:
         "paths": paths,
         "definitions": definitions,
     }
+    document["definitions"] = _reachable_definitions(document)
+    return document
+
+
+def _reachable_definitions(document: dict[str, Any]) -> dict[str, Any]:
+    """Only the schemas an HTTP operation can reach: internal RPCs' messages share the
+    proto files but are not part of the public contract."""
+    definitions: dict[str, Any] = document["definitions"]
+    reached: set[str] = set()
+    pending = [document["paths"]]
+    # Bounded: each definition is expanded at most once.
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/definitions/"):
+                name = ref.removeprefix("#/definitions/")
+                if name not in reached and name in definitions:
+                    reached.add(name)
+                    pending.append(definitions[name])
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return {name: schema for name, schema in definitions.items() if name in reached}
 
 
 def render() -> bytes:
