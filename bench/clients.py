@@ -8,11 +8,11 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Final
 
 import grpc
-import httpx
 import orjson
 from payment_engine_protos.auth.v1 import auth_pb2, auth_pb2_grpc
 
 from bench.engine import EngineInfo
+from bench.keepalive_http import KeepAliveClient, Response
 from bench.load import OP_TIMEOUT_S, OpFailed
 
 LOOPBACK_PREFIXES: Final = ("http://127.0.0.1:", "127.0.0.1:")
@@ -33,18 +33,10 @@ def _require_loopback(address: str) -> None:
         raise ValueError(f"the benchmark only loads 127.0.0.1, not {address}")
 
 
-def http_client(base_url: str) -> httpx.AsyncClient:
-    """One client = one keep-alive connection; trust_env=False so that no HTTP_PROXY in
-    the environment can send the load anywhere but loopback."""
+def http_client(base_url: str) -> KeepAliveClient:
+    """One client = one keep-alive connection, to loopback only (no proxy is ever used)."""
     _require_loopback(base_url)
-    return httpx.AsyncClient(
-        base_url=base_url,
-        http1=True,
-        http2=False,
-        trust_env=False,
-        timeout=httpx.Timeout(OP_TIMEOUT_S),
-        limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-    )
+    return KeepAliveClient(base_url, timeout_s=OP_TIMEOUT_S)
 
 
 def grpc_channel(address: str) -> grpc.aio.Channel:
@@ -53,7 +45,7 @@ def grpc_channel(address: str) -> grpc.aio.Channel:
 
 
 @asynccontextmanager
-async def http_clients(base_url: str, count: int) -> AsyncIterator[list[httpx.AsyncClient]]:
+async def http_clients(base_url: str, count: int) -> AsyncIterator[list[KeepAliveClient]]:
     async with AsyncExitStack() as stack:
         yield [await stack.enter_async_context(http_client(base_url)) for _ in range(count)]
 
@@ -64,7 +56,7 @@ async def grpc_channels(address: str, count: int) -> AsyncIterator[list[grpc.aio
         yield [await stack.enter_async_context(grpc_channel(address)) for _ in range(count)]
 
 
-def expect_status(response: httpx.Response, expected: int) -> None:
+def expect_status(response: Response, expected: int) -> None:
     """Raises OpFailed naming the status and the guide's error code, if any."""
     if response.status_code == expected:
         return
@@ -83,7 +75,6 @@ async def login_token(engine: EngineInfo) -> str:
         response = await client.post(
             "/api/v1/auth/login",
             json={"username": engine.username, "password": engine.password},
-            timeout=SETUP_TIMEOUT_S,
         )
         expect_status(response, 200)
         token: str = response.json()["access_token"]

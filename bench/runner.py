@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import psycopg
+import uvloop
 
 from bench import database, pgbench, report
 from bench.context import BenchContext, SkipScenario
@@ -259,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with EngineProcess(data_dir, env) as host:
             assert host.info is not None
             print(f"  engine ready in {time.monotonic() - started:.1f} s at {host.info.base_url}", flush=True)
-            status = asyncio.run(bench(options, host, host.info, env))
+            status = uvloop.run(bench(options, host, host.info, env))
     except EngineStartError as error:
         print(f"error: the engine did not start: {error}", file=sys.stderr)
         return 1

@@ -9,7 +9,6 @@ producer: answers every POST with 200 at once and notes when each event arrived.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 import time
@@ -18,6 +17,7 @@ from typing import Any, Final
 
 import orjson
 import uvicorn
+import uvloop
 
 # Memory bound: far more events than a run delivers; later ones are answered, not noted.
 EVENTS_MAX: Final = 2_000_000
@@ -77,7 +77,7 @@ def main() -> None:
     sock.bind(("127.0.0.1", 0))
     print(json.dumps({"port": sock.getsockname()[1]}), flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", backlog=BACKLOG)
-    asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
+    uvloop.run(uvicorn.Server(config).serve(sockets=[sock]))
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from corelib.request_context import (
 log = structlog.get_logger("corelib.grpc")
 
 REQUEST_ID_LENGTH_MAX: Final = 128
+SLOW_RPC_S: Final = 0.5
 OWN_PACKAGE_PREFIX: Final = "/payment_engine."
 # Probes arrive every few hundred milliseconds from every supervisor and gateway; a log
 # line each would bury the requests that matter.
@@ -99,7 +100,12 @@ def _record(method: str, code: str, elapsed_s: float, *, logged: bool) -> None:
     RPC_HANDLED.labels(method, code).inc()
     RPC_LATENCY.labels(method).observe(elapsed_s)
     if logged:
-        log.info("rpc", code=code, duration_ms=round(elapsed_s * 1000, 2))
+        # The edge writes one line per request; a service adds one for each call that
+        # failed or was slow, and for every call only when asked for debug logs.
+        if code != "OK" or elapsed_s >= SLOW_RPC_S:
+            log.info("rpc", code=code, duration_ms=round(elapsed_s * 1000, 2))
+        else:
+            log.debug("rpc", code=code, duration_ms=round(elapsed_s * 1000, 2))
     structlog.contextvars.unbind_contextvars("request_id", "rpc", "principal", "tenant_id")
 
 

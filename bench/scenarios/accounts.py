@@ -12,11 +12,11 @@ import time
 from functools import partial
 from typing import Final
 
-import httpx
 from payment_engine_protos.accounts.v1 import accounts_pb2, accounts_pb2_grpc
 
 from bench.clients import api_key_metadata, expect_status, grpc_channels, http_clients, service_metadata
 from bench.context import AccountSet, BenchContext
+from bench.keepalive_http import KeepAliveClient
 from bench.load import OP_TIMEOUT_S, run_closed
 from bench.options import HOT_ACCOUNTS
 
@@ -111,7 +111,7 @@ async def spread_accounts(ctx: BenchContext) -> AccountSet:
 
 
 async def balance_read(ctx: BenchContext) -> None:
-    async def http_read(client: httpx.AsyncClient, number: int, _measured: bool) -> None:
+    async def http_read(client: KeepAliveClient, number: int, _measured: bool) -> None:
         response = await client.get(f"/api/v1/accounts/{SEED_ACCOUNTS[number % len(SEED_ACCOUNTS)]}/balance")
         expect_status(response, 200)
 

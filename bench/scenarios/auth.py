@@ -6,11 +6,11 @@ from __future__ import annotations
 from functools import partial
 from typing import Final
 
-import httpx
 import orjson
 
 from bench.clients import expect_status, http_clients, login_token
 from bench.context import BenchContext
+from bench.keepalive_http import KeepAliveClient
 from bench.load import run_closed
 
 LOGIN_PATH: Final = "/api/v1/auth/login"
@@ -22,7 +22,7 @@ async def login(ctx: BenchContext) -> None:
     # Encoded once: the client's CPU is shared with the engine on a small machine.
     body = orjson.dumps({"username": ctx.engine.username, "password": ctx.engine.password})
 
-    async def log_in(client: httpx.AsyncClient, _number: int, _measured: bool) -> None:
+    async def log_in(client: KeepAliveClient, _number: int, _measured: bool) -> None:
         response = await client.post(LOGIN_PATH, content=body, headers=JSON_HEADERS)
         expect_status(response, 200)
 
@@ -40,7 +40,7 @@ async def auth_me(ctx: BenchContext) -> None:
         "bearer": {"authorization": f"Bearer {token}"},
     }
 
-    async def who_am_i(client: httpx.AsyncClient, _number: int, _measured: bool) -> None:
+    async def who_am_i(client: KeepAliveClient, _number: int, _measured: bool) -> None:
         response = await client.get(ME_PATH)
         expect_status(response, 200)
 

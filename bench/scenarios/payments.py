@@ -24,12 +24,12 @@ import time
 from functools import partial
 from typing import Final
 
-import httpx
 import orjson
 
 from bench import database
 from bench.clients import expect_status, http_clients, login_token
 from bench.context import AccountSet, BenchContext
+from bench.keepalive_http import KeepAliveClient
 from bench.load import Operation, RunResult, run_closed, run_paced
 from bench.report import Row
 from bench.scenarios.accounts import SEED_ACCOUNTS, spread_accounts
@@ -52,13 +52,13 @@ def reference_prefix(ctx: BenchContext, variant: str, clients: int) -> str:
     return f"bench:{ctx.run_id}:rtp:{variant}:{clients}:"
 
 
-def payment_operation(token: str, prefix: str, accounts: AccountSet) -> Operation[httpx.AsyncClient]:
+def payment_operation(token: str, prefix: str, accounts: AccountSet) -> Operation[KeepAliveClient]:
     """Creates one RTP payment; measured payments carry `<prefix>m:` in their external
     reference, warm-up ones `<prefix>w:`, so that only the measured ones are counted."""
     chooser = random.Random(prefix)
     headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
 
-    async def create_payment(client: httpx.AsyncClient, number: int, measured: bool) -> None:
+    async def create_payment(client: KeepAliveClient, number: int, measured: bool) -> None:
         payer, payee = accounts.pair(chooser)
         body = orjson.dumps(
             {

@@ -31,12 +31,12 @@ from functools import partial
 from pathlib import Path
 from typing import Final
 
-import httpx
 import orjson
 
 from bench import database
 from bench.clients import expect_status, http_client, http_clients, login_token
 from bench.context import BenchContext, SkipScenario
+from bench.keepalive_http import KeepAliveClient
 from bench.load import Phases, run_paced
 from bench.options import WEBHOOK_CLIENTS, WEBHOOK_PAYMENT_RATE_CAP, WEBHOOK_PAYMENT_SHARE_OF_SUSTAINED
 from bench.outbox_producer import create_outbox, produce, relaying
@@ -86,7 +86,7 @@ async def receiver(ctx: BenchContext) -> AsyncIterator[str]:
                 await asyncio.wait_for(process.wait(), RECEIVER_STOP_TIMEOUT_S)
 
 
-async def received_events(client: httpx.AsyncClient) -> list[tuple[str, str, float, str, float]]:
+async def received_events(client: KeepAliveClient) -> list[tuple[str, str, float, str, float]]:
     """(event id, type, createdAt as Unix time, transaction id, arrival Unix time)."""
     response = await client.get("/events")
     expect_status(response, 200)
@@ -100,7 +100,7 @@ async def received_events(client: httpx.AsyncClient) -> list[tuple[str, str, flo
     return rows
 
 
-async def wait_for_quiet(client: httpx.AsyncClient) -> list[tuple[str, str, float, str, float]]:
+async def wait_for_quiet(client: KeepAliveClient) -> list[tuple[str, str, float, str, float]]:
     deadline = time.monotonic() + DELIVERY_TIMEOUT_S
     events = await received_events(client)
     last_change = time.monotonic()
@@ -181,7 +181,7 @@ async def via_payments(ctx: BenchContext, receiver_url: str) -> None:
     )
 
 
-async def arrivals_of(client: httpx.AsyncClient, event_ids: set[str]) -> dict[str, float]:
+async def arrivals_of(client: KeepAliveClient, event_ids: set[str]) -> dict[str, float]:
     """Waits (bounded) until every event has arrived; event id → arrival time."""
     deadline = time.monotonic() + DELIVERY_TIMEOUT_S
     arrived: dict[str, float] = {}
