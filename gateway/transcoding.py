@@ -20,6 +20,7 @@ from google.protobuf.message import Message
 from corelib.errors import ServiceError
 from gateway.fields import WRAPPER_TYPES, is_scalar_like, message_type_of, resolve_field_path
 from gateway.json_errors import NESTING_DEPTH_MAX, FieldProblem, expectation, locate_problem
+from gateway.json_numbers import find_number_problem, is_numeral, numeric_kind
 from gateway.routes import Route
 
 QUERY_PARAMS_MAX: Final = 64
@@ -91,7 +92,16 @@ def _merge_body(route: Route, body: bytes, request: Message) -> None:
     _parse_json(route, {field.json_name: document}, request, prefix=field.json_name)
 
 
+def _field_in_body(field: str, prefix: str) -> str:
+    # The caller sent only the inner value; name fields relative to it.
+    return (field.removeprefix(prefix).removeprefix(".") or "(body)") if prefix else field
+
+
 def _parse_json(route: Route, document: dict[str, Any], request: Message, *, prefix: str) -> None:
+    number_problem = find_number_problem(document, route.request_descriptor)
+    if number_problem is not None:
+        field = _field_in_body(number_problem.field, prefix)
+        raise _invalid(FieldProblem(field, number_problem.problem).message, field)
     try:
         json_format.ParseDict(
             document, request, ignore_unknown_fields=False, max_recursion_depth=NESTING_DEPTH_MAX
@@ -100,10 +110,7 @@ def _parse_json(route: Route, document: dict[str, Any], request: Message, *, pre
         problem = locate_problem(document, route.request_descriptor)
         if problem is None:
             raise _invalid("Request body does not match the expected fields") from exc
-        field = problem.field
-        if prefix:
-            # The caller sent only the inner value; name fields relative to it.
-            field = field.removeprefix(prefix).removeprefix(".") or "(body)"
+        field = _field_in_body(problem.field, prefix)
         raise _invalid(FieldProblem(field, problem.problem).message, field) from exc
 
 
@@ -152,6 +159,9 @@ def _merge_text(
     """Sets text values (path segments, query values) on a possibly nested field, through
     the JSON mapping so they convert exactly as the same value in a body would."""
     leaf = fields[-1]
+    kind = numeric_kind(leaf)
+    if kind and not all(is_numeral(value, kind) for value in values):
+        raise _invalid(f"Invalid value for {label} '{name}': {expectation(leaf)}", name)
     converted = [_text_to_json(leaf, value) for value in values]
     document: Any = converted if leaf.is_repeated else converted[0]
     for field in reversed(fields):
