@@ -1,6 +1,7 @@
 """Entry point of the gateway process: `python -m gateway.server`.
 
-uvicorn with its asyncio loop and httptools parser; on SIGTERM/SIGINT it stops
+uvicorn with its asyncio loop and httptools parser (gateway.http_protocol adds what
+uvicorn's connection handling lacks); on SIGTERM/SIGINT it stops
 accepting, lets in-flight requests finish (up to SHUTDOWN_GRACE_S), then the app's
 lifespan shutdown closes the gRPC channels.
 """
@@ -17,6 +18,7 @@ import uvicorn
 from corelib.config import load_settings
 from corelib.logging import configure_logging
 from gateway.app import build_app
+from gateway.http_protocol import GatewayHttpProtocol
 
 log = structlog.get_logger("gateway.server")
 
@@ -49,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         host=settings.gateway_host,
         port=settings.gateway_port,
         loop="asyncio",
-        http="httptools",
+        http=GatewayHttpProtocol,
         lifespan="on",
         # structlog writes the one access line per request, with its request id;
         # uvicorn's own logging config would replace the process's.

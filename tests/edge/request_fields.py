@@ -56,11 +56,11 @@ class FieldSlot:
         return self._request(self._wrap(value))
 
     def map_key_request(self, key: str) -> tuple[str, str, str, Any]:
-        assert is_map(self.field)
+        """A map or google.protobuf.Struct field with one entry under `key`."""
         return self._request({key: "ordinary"})
 
     def _wrap(self, value: Any) -> Any:
-        if is_map(self.field):
+        if is_map(self.field) or _is_struct(self.field):
             return {"entry": value}
         if self.field.is_repeated and self.where == "body":
             return [value]
@@ -83,6 +83,10 @@ class FieldSlot:
                     body = [body]
                 body = {self.json_path[index]: body}
         return route.http_method, _fill(route, variables), query, body
+
+
+def _is_struct(field: FieldDescriptor) -> bool:
+    return field.message_type is not None and field.message_type.full_name == "google.protobuf.Struct"
 
 
 def _fill(route: Route, variables: dict[str, str]) -> str:
