@@ -9,8 +9,10 @@ lifespan shutdown closes the gRPC channels.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import functools
 from collections.abc import Sequence
-from typing import Final
+from typing import Final, cast
 
 import structlog
 import uvicorn
@@ -18,7 +20,7 @@ import uvicorn
 from corelib.config import load_settings
 from corelib.logging import configure_logging
 from gateway.app import build_app
-from gateway.http_protocol import GatewayHttpProtocol
+from gateway.http_protocol import ConnectionBounds, GatewayHttpProtocol
 
 log = structlog.get_logger("gateway.server")
 
@@ -51,7 +53,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         host=settings.gateway_host,
         port=settings.gateway_port,
         loop="asyncio",
-        http=GatewayHttpProtocol,
+        http=cast(
+            "type[asyncio.Protocol]",
+            functools.partial(
+                GatewayHttpProtocol,
+                bounds=ConnectionBounds(
+                    head_timeout_s=settings.gateway_head_timeout_s,
+                    connections_per_address_max=settings.gateway_connections_per_address_max,
+                ),
+            ),
+        ),
         lifespan="on",
         # structlog writes the one access line per request, with its request id;
         # uvicorn's own logging config would replace the process's.
