@@ -14,13 +14,14 @@ from urllib.parse import parse_qsl
 
 import orjson
 from google.protobuf import json_format
-from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from corelib.errors import ServiceError
 from gateway.fields import WRAPPER_TYPES, is_scalar_like, message_type_of, resolve_field_path
 from gateway.json_errors import NESTING_DEPTH_MAX, FieldProblem, expectation, locate_problem
 from gateway.json_numbers import find_number_problem, is_numeral, numeric_kind
+from gateway.json_presence import find_null_required, find_path_bound
 from gateway.routes import Route
 
 QUERY_PARAMS_MAX: Final = 64
@@ -86,10 +87,24 @@ def _merge_body(route: Route, body: bytes, request: Message) -> None:
     if route.body == "*":
         if not isinstance(document, dict):
             raise _invalid("Request body must be a JSON object")
+        _refuse_path_bound(route, document, route.request_descriptor, ())
         _parse_json(route, document, request, prefix="")
         return
     field = route.request_descriptor.fields_by_name[route.body]
+    if field.message_type is not None:
+        _refuse_path_bound(route, document, field.message_type, (field.name,))
     _parse_json(route, {field.json_name: document}, request, prefix=field.json_name)
+
+
+def _refuse_path_bound(route: Route, document: Any, descriptor: Descriptor, prefix: tuple[str, ...]) -> None:
+    bound = frozenset(
+        path[len(prefix)]
+        for path in route.bound_fields
+        if len(path) == len(prefix) + 1 and path[: len(prefix)] == prefix
+    )
+    problem = find_path_bound(document, descriptor, bound) if bound else None
+    if problem is not None:
+        raise _invalid(problem.message, problem.field)
 
 
 def _field_in_body(field: str, prefix: str) -> str:
@@ -98,7 +113,9 @@ def _field_in_body(field: str, prefix: str) -> str:
 
 
 def _parse_json(route: Route, document: dict[str, Any], request: Message, *, prefix: str) -> None:
-    number_problem = find_number_problem(document, route.request_descriptor)
+    number_problem = find_number_problem(document, route.request_descriptor) or find_null_required(
+        document, route.request_descriptor
+    )
     if number_problem is not None:
         field = _field_in_body(number_problem.field, prefix)
         raise _invalid(FieldProblem(field, number_problem.problem).message, field)
