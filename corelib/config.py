@@ -40,7 +40,7 @@ class Settings:
     # seconds, and one client address holds at most this many open connections.
     gateway_head_timeout_s: int = 10
     gateway_body_timeout_s: int = 30
-    gateway_connections_per_address_max: int = 256
+    gateway_connections_per_address_max: int = 512
     # The credential services present to auth's IssueServiceToken.
     service_secret: str = ""
     token_issuer: str = "https://payment-engine.local"  # noqa: S105 — a URL, not a secret

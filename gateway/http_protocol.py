@@ -39,7 +39,7 @@ log = structlog.get_logger("gateway.connections")
 
 MALFORMED_REQUEST_MESSAGE: Final = "Malformed HTTP request (control characters in a header?)"
 HEAD_TIMEOUT_S_DEFAULT: Final = 10
-CONNECTIONS_PER_ADDRESS_MAX_DEFAULT: Final = 256
+CONNECTIONS_PER_ADDRESS_MAX_DEFAULT: Final = 512
 
 
 @dataclass
