@@ -38,6 +38,12 @@ class Settings:
     webhooks_addr: str = "127.0.0.1:50054"
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
+    # The Python gateway's connection bounds (gateway/http_protocol.py): a request's
+    # head (request line and headers) and its body must each arrive within these
+    # seconds, and one client address holds at most this many open connections.
+    gateway_head_timeout_s: int = 10
+    gateway_body_timeout_s: int = 30
+    gateway_connections_per_address_max: int = 512
     # The credential services present to auth's IssueServiceToken.
     service_secret: str = ""
     token_issuer: str = "https://payment-engine.local"  # noqa: S105 — a URL, not a secret

@@ -32,6 +32,7 @@ from corelib.request_context import (
     principal_var,
     request_id_var,
 )
+from corelib.request_validation import reject_nul_characters
 
 log = structlog.get_logger("corelib.grpc")
 
@@ -96,6 +97,19 @@ async def _run_once(
     return response
 
 
+def _validating(method: str, inner: Handler) -> Handler:
+    """The handler, behind the rules every request obeys (corelib.request_validation);
+    it runs after authentication, so an unauthenticated caller still hears 401 first."""
+    if not method.startswith(OWN_PACKAGE_PREFIX):
+        return inner
+
+    async def call(request: Any, context: RpcContext) -> Any:
+        reject_nul_characters(request)
+        return await inner(request, context)
+
+    return call
+
+
 def _record(method: str, code: str, elapsed_s: float, *, logged: bool) -> None:
     RPC_HANDLED.labels(method, code).inc()
     RPC_LATENCY.labels(method).observe(elapsed_s)
@@ -141,7 +155,7 @@ class CallPipeline(grpc.aio.ServerInterceptor):
         if handler is None or handler.unary_unary is None:
             return handler
         method: str = handler_call_details.method
-        wrapped = self._wrap(method, handler.unary_unary)  # type: ignore[arg-type]
+        wrapped = self._wrap(method, _validating(method, handler.unary_unary))  # type: ignore[arg-type]
         return grpc.unary_unary_rpc_method_handler(
             wrapped,
             request_deserializer=handler.request_deserializer,

@@ -20,6 +20,7 @@ from corelib.config import Settings
 from corelib.errors import ServiceError
 from corelib.request_context import request_id_var
 from gateway.asgi import (
+    BODY_TIMEOUT_S_DEFAULT,
     ClientDisconnected,
     HttpResponse,
     Receive,
@@ -65,8 +66,10 @@ class GatewayApp:
         openapi_document: bytes = b"",
         address_limiter: FixedWindowLimiter | None = None,
         credential_limiter: FixedWindowLimiter | None = None,
+        body_timeout_s: float = BODY_TIMEOUT_S_DEFAULT,
     ) -> None:
         self.routes = routes
+        self._body_timeout_s = body_timeout_s
         self.backends = backends
         self._openapi_document = openapi_document
         self._address_limiter = address_limiter
@@ -173,7 +176,7 @@ class GatewayApp:
             return _method_not_allowed(method, resolved.allowed, request_id)
         route = resolved.route
         structlog.contextvars.bind_contextvars(rpc=route.full_method)
-        body = await read_body(receive, headers)
+        body = await read_body(receive, headers, timeout_s=self._body_timeout_s)
         client_chain = forwarded_for(headers, scope.get("client"))
         principal = None
         if not route.public:
@@ -242,4 +245,5 @@ def build_app(settings: Settings, *, routes: RouteTable | None = None) -> Gatewa
         openapi_document=openapi_json_bytes(),
         address_limiter=FixedWindowLimiter(settings.rate_limit_address_per_minute),
         credential_limiter=FixedWindowLimiter(settings.rate_limit_credential_per_minute),
+        body_timeout_s=settings.gateway_body_timeout_s,
     )

@@ -7,6 +7,7 @@ unused between uvicorn and the transcoder.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -22,6 +23,8 @@ BODY_BYTES_MAX: Final = 1024 * 1024
 # Servers hand the body over in chunks of kilobytes; this only stops a stream of empty
 # chunks from holding a request open for ever.
 BODY_MESSAGES_MAX: Final = 64 * 1024
+# The whole body must arrive within this (a slow or stalled upload holds a connection).
+BODY_TIMEOUT_S_DEFAULT: Final = 30
 
 
 class ClientDisconnected(Exception):
@@ -55,11 +58,27 @@ def declared_length(headers: dict[str, str]) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-async def read_body(receive: Receive, headers: dict[str, str]) -> bytes:
-    """The whole body, refusing (413) as soon as it is known to exceed BODY_BYTES_MAX."""
+async def read_body(
+    receive: Receive, headers: dict[str, str], *, timeout_s: float = BODY_TIMEOUT_S_DEFAULT
+) -> bytes:
+    """The whole body, refusing (413) as soon as it is known to exceed BODY_BYTES_MAX,
+    and (400) when it has not all arrived within `timeout_s` — the guide has no 408, and
+    the request is as unusable as a malformed one."""
     declared = declared_length(headers)
     if declared is not None and declared > BODY_BYTES_MAX:
         raise too_large()
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await _receive_body(receive)
+    except TimeoutError:
+        raise ServiceError(
+            "INVALID_REQUEST",
+            f"Request body not received within {timeout_s:g} seconds",
+            {"timeoutSeconds": timeout_s},
+        ) from None
+
+
+async def _receive_body(receive: Receive) -> bytes:
     chunks: list[bytes] = []
     size = 0
     for _ in range(BODY_MESSAGES_MAX):

@@ -1,6 +1,7 @@
 """Entry point of the gateway process: `python -m gateway.server`.
 
-uvicorn with uvloop and the httptools parser; on SIGTERM/SIGINT it stops
+uvicorn with uvloop and the httptools parser (gateway.http_protocol adds what
+uvicorn's connection handling lacks); on SIGTERM/SIGINT it stops
 accepting, lets in-flight requests finish (up to SHUTDOWN_GRACE_S), then the app's
 lifespan shutdown closes the gRPC channels.
 """
@@ -8,8 +9,10 @@ lifespan shutdown closes the gRPC channels.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import functools
 from collections.abc import Sequence
-from typing import Final
+from typing import Final, cast
 
 import structlog
 import uvicorn
@@ -17,6 +20,7 @@ import uvicorn
 from corelib.config import load_settings
 from corelib.logging import configure_logging
 from gateway.app import build_app
+from gateway.http_protocol import ConnectionBounds, GatewayHttpProtocol
 
 log = structlog.get_logger("gateway.server")
 
@@ -49,7 +53,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         host=settings.gateway_host,
         port=settings.gateway_port,
         loop="uvloop",
-        http="httptools",
+        http=cast(
+            "type[asyncio.Protocol]",
+            functools.partial(
+                GatewayHttpProtocol,
+                bounds=ConnectionBounds(
+                    head_timeout_s=settings.gateway_head_timeout_s,
+                    connections_per_address_max=settings.gateway_connections_per_address_max,
+                ),
+            ),
+        ),
         lifespan="on",
         # structlog writes the one access line per request, with its request id;
         # uvicorn's own logging config would replace the process's.

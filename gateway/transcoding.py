@@ -14,12 +14,14 @@ from urllib.parse import parse_qsl
 
 import orjson
 from google.protobuf import json_format
-from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from corelib.errors import ServiceError
 from gateway.fields import WRAPPER_TYPES, is_scalar_like, message_type_of, resolve_field_path
 from gateway.json_errors import NESTING_DEPTH_MAX, FieldProblem, expectation, locate_problem
+from gateway.json_numbers import find_number_problem, is_numeral, numeric_kind
+from gateway.json_presence import find_null_required, find_path_bound
 from gateway.routes import Route
 
 QUERY_PARAMS_MAX: Final = 64
@@ -85,13 +87,38 @@ def _merge_body(route: Route, body: bytes, request: Message) -> None:
     if route.body == "*":
         if not isinstance(document, dict):
             raise _invalid("Request body must be a JSON object")
+        _refuse_path_bound(route, document, route.request_descriptor, ())
         _parse_json(route, document, request, prefix="")
         return
     field = route.request_descriptor.fields_by_name[route.body]
+    if field.message_type is not None:
+        _refuse_path_bound(route, document, field.message_type, (field.name,))
     _parse_json(route, {field.json_name: document}, request, prefix=field.json_name)
 
 
+def _refuse_path_bound(route: Route, document: Any, descriptor: Descriptor, prefix: tuple[str, ...]) -> None:
+    bound = frozenset(
+        path[len(prefix)]
+        for path in route.bound_fields
+        if len(path) == len(prefix) + 1 and path[: len(prefix)] == prefix
+    )
+    problem = find_path_bound(document, descriptor, bound) if bound else None
+    if problem is not None:
+        raise _invalid(problem.message, problem.field)
+
+
+def _field_in_body(field: str, prefix: str) -> str:
+    # The caller sent only the inner value; name fields relative to it.
+    return (field.removeprefix(prefix).removeprefix(".") or "(body)") if prefix else field
+
+
 def _parse_json(route: Route, document: dict[str, Any], request: Message, *, prefix: str) -> None:
+    number_problem = find_number_problem(document, route.request_descriptor) or find_null_required(
+        document, route.request_descriptor
+    )
+    if number_problem is not None:
+        field = _field_in_body(number_problem.field, prefix)
+        raise _invalid(FieldProblem(field, number_problem.problem).message, field)
     try:
         json_format.ParseDict(
             document, request, ignore_unknown_fields=False, max_recursion_depth=NESTING_DEPTH_MAX
@@ -100,10 +127,7 @@ def _parse_json(route: Route, document: dict[str, Any], request: Message, *, pre
         problem = locate_problem(document, route.request_descriptor)
         if problem is None:
             raise _invalid("Request body does not match the expected fields") from exc
-        field = problem.field
-        if prefix:
-            # The caller sent only the inner value; name fields relative to it.
-            field = field.removeprefix(prefix).removeprefix(".") or "(body)"
+        field = _field_in_body(problem.field, prefix)
         raise _invalid(FieldProblem(field, problem.problem).message, field) from exc
 
 
@@ -152,6 +176,9 @@ def _merge_text(
     """Sets text values (path segments, query values) on a possibly nested field, through
     the JSON mapping so they convert exactly as the same value in a body would."""
     leaf = fields[-1]
+    kind = numeric_kind(leaf)
+    if kind and not all(is_numeral(value, kind) for value in values):
+        raise _invalid(f"Invalid value for {label} '{name}': {expectation(leaf)}", name)
     converted = [_text_to_json(leaf, value) for value in values]
     document: Any = converted if leaf.is_repeated else converted[0]
     for field in reversed(fields):

@@ -14,7 +14,17 @@ that owns it:
 - the guide's error envelope as every operation's `default` response, with X-Request-Id,
   Retry-After and RateLimit-* headers;
 - the proto3 JSON forms of google.protobuf.Struct/Value/ListValue/FieldMask (the
-  generator describes their proto fields instead).
+  generator describes their proto fields instead);
+- what the engine requires of a request, so the contract is exactly as strict as the
+  engine, both ways: fields marked `(google.api.field_behavior) = REQUIRED` in the
+  protos become `required` (protoc-gen-swagger 1.6 predates that annotation); each
+  request body gets its own definition without the fields the path binds, a body is
+  required only when it has required fields, unknown fields are refused
+  (`additionalProperties: false`, as the transcoder refuses them); no string may hold
+  U+0000; and the enums and bounds of `field_rules.json` (currencies, scopes, payment
+  types, statuses, lengths, amounts > 0 with at most two decimals, page sizes)
+  are applied — tests/edge/test_openapi.py holds that file equal to the engine's own
+  constants.
 
 protoc-gen-swagger 1.6 predates proto3 `optional` and refuses files that use it, so it
 reads a copy of the descriptor set with `optional` turned into plain fields: that only
@@ -28,6 +38,7 @@ a dot means attribute access. The URLs are the same.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import re
 import shutil
@@ -38,12 +49,20 @@ from pathlib import Path
 from typing import Any, Final
 
 import payment_engine_protos
+from google.api import field_behavior_pb2
 from google.protobuf import descriptor_pb2
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from gateway.routes import Route, build_route_table
 
 ROOT: Final = Path(__file__).resolve().parent.parent.parent
 OUTPUT: Final = ROOT / "gateway" / "openapi" / "openapi.json"
+FIELD_RULES: Final = ROOT / "gateway" / "openapi" / "field_rules.json"
+WELL_KNOWN_PREFIX: Final = "protobuf"
+DEFINITION_PREFIX: Final = "#/definitions/"
+# Headers the engine reads, with what it accepts (corelib.idempotency.validate_key).
+IDEMPOTENCY_KEY_LENGTH_MAX: Final = 255
+PRINTABLE_TEXT: Final = "^[\\x20-\\x7e]*$"
 K8S_COPY: Final = ROOT / "k8s" / "base" / "gateway" / "openapi.json"
 PLUGIN_NAME: Final = "protoc-gen-swagger"
 PLUGIN_OPTIONS: Final = "json_names_for_fields=true"
@@ -106,6 +125,8 @@ IDEMPOTENCY_KEY_PARAMETER: Final = {
     "in": "header",
     "required": False,
     "type": "string",
+    "maxLength": IDEMPOTENCY_KEY_LENGTH_MAX,
+    "pattern": PRINTABLE_TEXT,
     "description": "Same key and same request replay the first response; a different request is an error.",
 }
 
@@ -233,6 +254,186 @@ def _finish_operation(operation: dict[str, Any], route: Route) -> dict[str, Any]
     return operation
 
 
+def load_field_rules() -> dict[str, Any]:
+    rules: dict[str, Any] = json.loads(FIELD_RULES.read_text())
+    return rules
+
+
+def _resolve_rule(rule: Any, sets: dict[str, Any]) -> Any:
+    """A rule with the names of `sets` ("CURRENCIES", "AMOUNT"…) replaced by their values."""
+    if isinstance(rule, str):
+        return copy.deepcopy(sets[rule]) if rule in sets else rule
+    if isinstance(rule, dict):
+        return {key: _resolve_rule(value, sets) for key, value in rule.items()}
+    return rule
+
+
+def _definition_name(message: Descriptor) -> str:
+    """How protoc-gen-swagger names a message's definition: `v1CreateAccountRequest`."""
+    return message.file.package.rsplit(".", 1)[-1] + message.name
+
+
+def required_fields(routes: list[Route]) -> dict[str, list[str]]:
+    """Definition name → JSON names of its REQUIRED fields, for every message a request
+    can carry."""
+    found: dict[str, list[str]] = {}
+    pending = [route.request_descriptor for route in routes]
+    seen: set[str] = set()
+    while pending:
+        message = pending.pop()
+        if message.full_name in seen or message.full_name.startswith("google."):
+            continue
+        seen.add(message.full_name)
+        names = []
+        for field in message.fields:
+            behaviors = field.GetOptions().Extensions[field_behavior_pb2.field_behavior]
+            if field_behavior_pb2.REQUIRED in behaviors:
+                names.append(field.json_name)
+            if field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type is not None:
+                pending.append(field.message_type)
+        if names:
+            found[_definition_name(message)] = names
+    return found
+
+
+def _references(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["$ref"].removeprefix(DEFINITION_PREFIX)] if isinstance(node.get("$ref"), str) else []
+        return own + [name for value in node.values() for name in _references(value)]
+    if isinstance(node, list):
+        return [name for item in node for name in _references(item)]
+    return []
+
+
+def _reachable(definitions: dict[str, Any], roots: list[str]) -> list[str]:
+    reached: list[str] = []
+    pending = list(roots)
+    while pending:
+        name = pending.pop()
+        if name in reached or name not in definitions:
+            continue
+        reached.append(name)
+        pending.extend(_references(definitions[name]))
+    return reached
+
+
+def _no_nul(schema: dict[str, Any], sets: dict[str, Any]) -> None:
+    """Plain strings may not hold U+0000 (corelib.request_validation refuses it)."""
+    if schema.get("type") == "string" and not {"enum", "pattern", "format"} & set(schema):
+        schema["pattern"] = sets["NO_NUL"]
+    if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
+        _no_nul(schema["items"], sets)
+
+
+def _non_empty_when_required(schema: dict[str, Any]) -> None:
+    """A required string or list is refused when empty, as the engine refuses it."""
+    for name in schema.get("required", []):
+        field_schema = schema.get("properties", {}).get(name, {})
+        if field_schema.get("type") == "string" and "enum" not in field_schema:
+            field_schema.setdefault("minLength", 1)
+        if field_schema.get("type") == "array":
+            field_schema.setdefault("minItems", 1)
+
+
+def _body_message(route: Route) -> Descriptor:
+    if route.body == "*":
+        return route.request_descriptor
+    message = route.request_descriptor.fields_by_name[route.body].message_type
+    assert message is not None, route.full_method
+    return message
+
+
+def _body_definition(
+    operation: dict[str, Any],
+    route: Route,
+    definitions: dict[str, Any],
+    required: dict[str, list[str]],
+    shared: set[str],
+) -> str | None:
+    """The definition of the operation's body: the request message without the fields
+    its path binds, with the message's required fields. It keeps the message's name
+    (`v1CreateTransactionRequest`, as the SDKs' contract tests know it) unless other
+    operations use the same definition (`v1WebhookEndpoint` is also a response): then
+    the body gets a copy named after its RPC (`UpdateWebhookEndpointBody`)."""
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") != "body":
+            continue
+        original = parameter["schema"]["$ref"].removeprefix(DEFINITION_PREFIX)
+        schema = copy.deepcopy(definitions[original])
+        prefix = () if route.body == "*" else (route.body,)
+        message = _body_message(route)
+        path_bound = set()
+        for variable in route.template.variables:
+            if variable.field_path[: len(prefix)] == prefix and len(variable.field_path) == len(prefix) + 1:
+                path_bound.add(message.fields_by_name[variable.field_path[-1]].json_name)
+        properties = schema.get("properties", {})
+        for name in path_bound:
+            properties.pop(name, None)
+        names = [name for name in required.get(original, []) if name not in path_bound]
+        if names:
+            schema["required"] = names
+        else:
+            schema.pop("required", None)
+        body_name = f"{route.method_name}Body" if original in shared else original
+        definitions[body_name] = schema
+        parameter["schema"] = {"$ref": DEFINITION_PREFIX + body_name}
+        parameter["required"] = bool(names)
+        return body_name
+    return None
+
+
+def apply_request_rules(
+    paths: dict[str, dict[str, Any]], definitions: dict[str, Any], routes: dict[tuple[str, str], Route]
+) -> None:
+    """Makes the contract as strict as the engine: see the module docstring."""
+    rules = load_field_rules()
+    sets: dict[str, Any] = rules["sets"]
+    required = required_fields(list(routes.values()))
+    bodies = []
+    # A body definition is named after its RPC (`CreateAccountBody`); its rules are
+    # written against the request message (`v1CreateAccountRequest`).
+    rule_names: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for name in _references(paths) + _references(definitions):
+        counts[name] = counts.get(name, 0) + 1
+    shared = {name for name, count in counts.items() if count > 1}
+    for (method, path), route in routes.items():
+        operation = paths[openapi_path(path)][method.lower()]
+        body = _body_definition(operation, route, definitions, required, shared)
+        if body is not None:
+            bodies.append(body)
+            rule_names[body] = _definition_name(_body_message(route))
+        for parameter in operation.get("parameters", []):
+            if parameter.get("in") not in ("query", "path"):
+                continue
+            rule = rules["query"].get(f"{route.method_name}.{parameter['name']}") or rules["query"].get(
+                parameter["name"]
+            )
+            if parameter.get("in") == "query" and rule:
+                parameter.update(_resolve_rule(rule, sets))
+                if "enum" in parameter:
+                    # An empty filter is no filter.
+                    parameter["enum"] = ["", *parameter["enum"]]
+            _no_nul(parameter, sets)
+    for name in _reachable(definitions, bodies):
+        if name.startswith(WELL_KNOWN_PREFIX):
+            continue
+        schema = definitions[name]
+        if name not in bodies and required.get(name):
+            schema["required"] = required[name]
+        _non_empty_when_required(schema)
+        # proto3 JSON reads null as "not set"; the engine refuses it for required fields only.
+        for field_name, field_schema in schema.get("properties", {}).items():
+            if field_name not in schema.get("required", []) and "$ref" not in field_schema:
+                field_schema["x-nullable"] = True
+        schema["additionalProperties"] = False
+        own_rules = rules["definitions"].get(rule_names.get(name, name), {})
+        for field_name, field_schema in schema.get("properties", {}).items():
+            rule = _resolve_rule(own_rules.get(field_name, {}), sets)
+            field_schema.update(rule)
+            _no_nul(field_schema, sets)
+
+
 def build_document(documents: list[dict[str, Any]]) -> dict[str, Any]:
     merged = merge(documents)
     routes = _routes_by_operation()
@@ -252,6 +453,7 @@ def build_document(documents: list[dict[str, Any]]) -> dict[str, Any]:
     for name, schema in WELL_KNOWN_JSON.items():
         if name in definitions:
             definitions[name] = schema
+    apply_request_rules(paths, definitions, _routes_by_operation())
     document = {
         "swagger": "2.0",
         "info": {

@@ -86,10 +86,9 @@ class AccountsBook:
         self, tenant_id: str, *, page_size: int, page_token: str, status: str, currency_code: str
     ) -> tuple[list[AccountRow], str]:
         limit = pagination.page_size(page_size)
-        cursor = pagination.decode_page_token(page_token)
-        after_id = cursor.get("after") if cursor else None
-        if after_id is not None and not isinstance(after_id, str):
-            raise ServiceError("INVALID_REQUEST", "pageToken is not valid", {"field": "pageToken"})
+        query = pagination.page_query("accounts", tenant_id, status=status, currency_code=currency_code)
+        cursor = pagination.decode_page_token(page_token, query, {"after": str})
+        after_id = cursor["after"] if cursor else None
         status_filter = status.strip().upper() or None
         if status_filter is not None and status_filter not in rules.STATUSES:
             raise ServiceError(
@@ -105,7 +104,9 @@ class AccountsBook:
                 currency_code=currency_filter,
                 limit=limit + 1,
             )
-        next_token = pagination.encode_page_token({"after": rows[limit - 1].id}) if len(rows) > limit else ""
+        next_token = (
+            pagination.encode_page_token({"after": rows[limit - 1].id}, query) if len(rows) > limit else ""
+        )
         return rows[:limit], next_token
 
     async def change_status(self, tenant_id: str, account_id: str, action: str) -> AccountRow:

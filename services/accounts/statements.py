@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib import pagination
-from corelib.errors import ServiceError
 from services.accounts import repository
 from services.accounts.accounts_book import load_visible
 from services.accounts.repository import AccountRow, PostingRow
@@ -19,14 +18,13 @@ class Statements:
         self, tenant_id: str, account_id: str, *, page_size: int, page_token: str
     ) -> tuple[AccountRow, list[PostingRow], str]:
         limit = pagination.page_size(page_size)
-        cursor = pagination.decode_page_token(page_token)
-        before_seq = cursor.get("before") if cursor else None
-        if before_seq is not None and not isinstance(before_seq, int):
-            raise ServiceError("INVALID_REQUEST", "pageToken is not valid", {"field": "pageToken"})
+        query = pagination.page_query("account_entries", tenant_id, account_id=account_id)
+        cursor = pagination.decode_page_token(page_token, query, {"before": int})
+        before_seq = cursor["before"] if cursor else None
         async with self._engine.connect() as conn:
             account = await load_visible(conn, tenant_id, account_id)
             rows = await repository.list_postings(conn, account_id, before_seq=before_seq, limit=limit + 1)
         next_token = (
-            pagination.encode_page_token({"before": rows[limit - 1].seq}) if len(rows) > limit else ""
+            pagination.encode_page_token({"before": rows[limit - 1].seq}, query) if len(rows) > limit else ""
         )
         return account, rows[:limit], next_token

@@ -135,16 +135,17 @@ class ApiKeys:
         self, caller: Principal, *, page_size: int, page_token: str
     ) -> tuple[list[ApiKeyRow], str]:
         limit = pagination.page_size(page_size)
-        cursor = pagination.decode_page_token(page_token)
-        before_id = cursor.get("before") if cursor else None
-        if before_id is not None and not isinstance(before_id, str):
-            raise ServiceError("INVALID_REQUEST", "pageToken is not valid", {"field": "pageToken"})
+        query = pagination.page_query("api_keys", _tenant_of(caller))
+        cursor = pagination.decode_page_token(page_token, query, {"before": str})
+        before_id = cursor["before"] if cursor else None
         await self.flush_last_used()
         async with self._engine.connect() as conn:
             rows = await repository.list_api_keys(
                 conn, _tenant_of(caller), before_id=before_id, limit=limit + 1
             )
-        next_token = pagination.encode_page_token({"before": rows[limit - 1].id}) if len(rows) > limit else ""
+        next_token = (
+            pagination.encode_page_token({"before": rows[limit - 1].id}, query) if len(rows) > limit else ""
+        )
         return rows[:limit], next_token
 
     async def revoke(self, caller: Principal, key_id: str) -> ApiKeyRow:

@@ -64,15 +64,16 @@ class DebitAuthorizations:
         self, tenant_id: str, *, page_size: int, page_token: str
     ) -> tuple[list[DebitAuthorizationRow], str]:
         limit = pagination.page_size(page_size)
-        cursor = pagination.decode_page_token(page_token)
-        before_id = cursor.get("before") if cursor else None
-        if before_id is not None and not isinstance(before_id, str):
-            raise ServiceError("INVALID_REQUEST", "pageToken is not valid", {"field": "pageToken"})
+        query = pagination.page_query("debit_authorizations", tenant_id)
+        cursor = pagination.decode_page_token(page_token, query, {"before": str})
+        before_id = cursor["before"] if cursor else None
         async with self._engine.connect() as conn:
             rows = await repository.list_debit_authorizations(
                 conn, tenant_id, before_id=before_id, limit=limit + 1
             )
-        next_token = pagination.encode_page_token({"before": rows[limit - 1].id}) if len(rows) > limit else ""
+        next_token = (
+            pagination.encode_page_token({"before": rows[limit - 1].id}, query) if len(rows) > limit else ""
+        )
         return rows[:limit], next_token
 
     async def revoke(self, tenant_id: str, authorization_id: str) -> DebitAuthorizationRow:

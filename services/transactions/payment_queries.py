@@ -40,10 +40,18 @@ class PaymentQueries:
         created_before: datetime | None,
     ) -> tuple[list[TransactionRow], str]:
         limit = pagination.page_size(page_size)
-        cursor = pagination.decode_page_token(page_token)
-        before_id = cursor.get("before") if cursor else None
-        if before_id is not None and not isinstance(before_id, str):
-            raise ServiceError("INVALID_REQUEST", "pageToken is not valid", {"field": "pageToken"})
+        query = pagination.page_query(
+            "transactions",
+            tenant_id,
+            status=status,
+            account_id=account_id,
+            payment_type_id=payment_type_id,
+            external_reference=external_reference,
+            created_after=created_after,
+            created_before=created_before,
+        )
+        cursor = pagination.decode_page_token(page_token, query, {"before": str})
+        before_id = cursor["before"] if cursor else None
         status_filter = status.strip().upper() or None
         if status_filter is not None and status_filter not in lifecycle.PUBLIC_STATUSES:
             raise ServiceError(
@@ -63,5 +71,7 @@ class PaymentQueries:
             rows = await repository.list_transactions(
                 conn, tenant_id, where, before_id=before_id, limit=limit + 1
             )
-        next_token = pagination.encode_page_token({"before": rows[limit - 1].id}) if len(rows) > limit else ""
+        next_token = (
+            pagination.encode_page_token({"before": rows[limit - 1].id}, query) if len(rows) > limit else ""
+        )
         return rows[:limit], next_token

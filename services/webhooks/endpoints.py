@@ -154,13 +154,14 @@ class Endpoints:
     ) -> tuple[list[EndpointRow], str]:
         tenant_id = tenant_of(caller)
         limit = pagination.page_size(page_size)
-        cursor = pagination.decode_page_token(page_token)
-        before_id = cursor.get("before") if cursor else None
-        if before_id is not None and not isinstance(before_id, str):
-            raise ServiceError("INVALID_REQUEST", "pageToken is not valid", {"field": "pageToken"})
+        query = pagination.page_query("webhook_endpoints", tenant_id)
+        cursor = pagination.decode_page_token(page_token, query, {"before": str})
+        before_id = cursor["before"] if cursor else None
         async with self._engine.connect() as conn:
             rows = await repository.list_endpoints(conn, tenant_id, before_id=before_id, limit=limit + 1)
-        next_token = pagination.encode_page_token({"before": rows[limit - 1].id}) if len(rows) > limit else ""
+        next_token = (
+            pagination.encode_page_token({"before": rows[limit - 1].id}, query) if len(rows) > limit else ""
+        )
         return rows[:limit], next_token
 
     async def update(self, caller: Principal, endpoint_id: str, changes: EndpointChanges) -> EndpointRow:
@@ -309,10 +310,11 @@ class Endpoints:
     ) -> tuple[list[DeliveryWithAttempts], str]:
         tenant_id = tenant_of(caller)
         limit = pagination.page_size(page_size)
-        cursor = pagination.decode_page_token(page_token)
-        before_id = cursor.get("before") if cursor else None
-        if before_id is not None and not isinstance(before_id, str):
-            raise ServiceError("INVALID_REQUEST", "pageToken is not valid", {"field": "pageToken"})
+        query = pagination.page_query(
+            "webhook_deliveries", tenant_id, endpoint_id=endpoint_id, event_id=event_id, status=status
+        )
+        cursor = pagination.decode_page_token(page_token, query, {"before": str})
+        before_id = cursor["before"] if cursor else None
         if status and status not in DELIVERY_STATUSES:
             raise ServiceError("INVALID_REQUEST", "status is not a delivery status", {"field": "status"})
         async with self._engine.connect() as conn:
@@ -328,5 +330,7 @@ class Endpoints:
         by_delivery: dict[str, list[AttemptRow]] = {}
         for attempt_row in attempts:
             by_delivery.setdefault(attempt_row.delivery_id, []).append(attempt_row)
-        next_token = pagination.encode_page_token({"before": rows[limit - 1].id}) if len(rows) > limit else ""
+        next_token = (
+            pagination.encode_page_token({"before": rows[limit - 1].id}, query) if len(rows) > limit else ""
+        )
         return [DeliveryWithAttempts(row, by_delivery.get(row.id, [])) for row in page], next_token

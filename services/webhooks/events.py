@@ -144,7 +144,14 @@ class Events:
     ) -> tuple[list[EventRow], str]:
         tenant_id = tenant_of(caller)
         limit = pagination.page_size(page_size)
-        before = _event_cursor(pagination.decode_page_token(page_token))
+        query = pagination.page_query(
+            "events",
+            tenant_id,
+            event_type=event_type,
+            created_after=created_after,
+            created_before=created_before,
+        )
+        before = _event_cursor(pagination.decode_page_token(page_token, query, {"t": str, "id": str}))
         event_type = event_type.strip()
         if event_type and not is_valid_filter(event_type):
             raise ServiceError(
@@ -171,7 +178,9 @@ class Events:
         next_token = ""
         if len(rows) > limit:
             last = rows[limit - 1]
-            next_token = pagination.encode_page_token({"t": last.created_at.isoformat(), "id": last.id})
+            next_token = pagination.encode_page_token(
+                {"t": last.created_at.isoformat(), "id": last.id}, query
+            )
         return rows[:limit], next_token
 
     async def redeliver(self, caller: Principal, event_id: str, endpoint_id: str) -> list[DeliveryRow]:

@@ -11,9 +11,18 @@ import pytest
 import schemathesis
 from schemathesis.core.result import Ok
 
+from corelib.money import CURRENCY_EXPONENTS
+from corelib.pagination import PAGE_SIZE_MAX
 from gateway.openapi import OPENAPI_PATH, openapi_json_bytes
 from gateway.openapi import generate as openapi_generate
 from gateway.routes import build_route_table
+from services.accounts.accounts_book import NAME_LENGTH_MAX as ACCOUNT_NAME_LENGTH_MAX
+from services.accounts.rules import STATUSES as ACCOUNT_STATUSES
+from services.auth.api_keys import NAME_LENGTH_MAX as API_KEY_NAME_LENGTH_MAX
+from services.auth.scopes import ALL_SCOPES
+from services.transactions.lifecycle import PUBLIC_STATUSES
+from services.transactions.payment_types import CATALOGUE
+from services.transactions.payments import DESCRIPTION_LENGTH_MAX, EXTERNAL_REFERENCE_LENGTH_MAX
 from tests.edge.envoy_support import ROOT
 from tests.edge.test_envoy_routes import RULES
 
@@ -104,3 +113,61 @@ def test_schemathesis_reads_every_operation() -> None:
 
 def test_the_document_path_is_not_an_rpc_path() -> None:
     assert OPENAPI_PATH not in DOCUMENT["paths"]
+
+
+# --- the contract is as strict as the engine ----------------------------------------------
+
+
+def _body_schema(path: str, method: str) -> dict[str, Any]:
+    operation = DOCUMENT["paths"][path][method]
+    body = next(p for p in operation["parameters"] if p["in"] == "body")
+    schema: dict[str, Any] = DOCUMENT["definitions"][body["schema"]["$ref"].removeprefix("#/definitions/")]
+    return schema
+
+
+def test_required_fields_come_from_the_field_behavior_annotations() -> None:
+    payment = _body_schema("/api/v1/transactions", "post")
+    assert set(payment["required"]) == {"fromAccountId", "toAccountId", "paymentTypeId", "amount"}
+    assert payment["additionalProperties"] is False
+    assert set(_body_schema("/api/v1/accounts", "post")["required"]) == {"name", "currencyCode"}
+    assert set(_body_schema("/api/v1/auth/login", "post")["required"]) == {"username", "password"}
+
+
+def test_a_body_without_required_fields_is_optional_and_never_repeats_the_path() -> None:
+    for path, method in [
+        ("/api/v1/accounts/{id}:freeze", "post"),
+        ("/api/v1/accounts/{id}:unfreeze", "post"),
+        ("/api/v1/api-keys/{id}:rotate", "post"),
+    ]:
+        body = next(p for p in DOCUMENT["paths"][path][method]["parameters"] if p["in"] == "body")
+        assert body["required"] is False, path
+        assert "id" not in _body_schema(path, method)["properties"], path
+
+
+def test_bounds_and_enums_are_in_the_contract() -> None:
+    amount = _body_schema("/api/v1/transactions", "post")["properties"]["amount"]
+    assert amount["minimum"] == 0 and amount["exclusiveMinimum"] is True
+    page_size = next(
+        p for p in DOCUMENT["paths"]["/api/v1/accounts"]["get"]["parameters"] if p["name"] == "page_size"
+    )
+    assert (page_size["minimum"], page_size["maximum"]) == (0, 100)
+    name = _body_schema("/api/v1/accounts", "post")["properties"]["name"]
+    assert name["maxLength"] == 200
+
+
+def test_the_contract_rules_match_the_engine() -> None:
+    rules = openapi_generate.load_field_rules()
+    sets = rules["sets"]
+    assert sets["CURRENCIES"] == sorted(CURRENCY_EXPONENTS)
+    assert sets["SCOPES"] == list(ALL_SCOPES)
+    assert sets["ACCOUNT_STATUSES"] == list(ACCOUNT_STATUSES)
+    assert sets["TRANSACTION_STATUSES"] == list(PUBLIC_STATUSES)
+    ids = [payment_type.id for payment_type in CATALOGUE]
+    assert sets["PAYMENT_TYPES"] == ids + [payment_type_id.lower() for payment_type_id in ids]
+    assert rules["query"]["page_size"]["maximum"] == PAGE_SIZE_MAX
+    definitions = rules["definitions"]
+    assert definitions["v1CreateAccountRequest"]["name"]["maxLength"] == ACCOUNT_NAME_LENGTH_MAX
+    assert definitions["v1CreateApiKeyRequest"]["name"]["maxLength"] == API_KEY_NAME_LENGTH_MAX
+    payment = definitions["v1CreateTransactionRequest"]
+    assert payment["description"]["maxLength"] == DESCRIPTION_LENGTH_MAX
+    assert payment["externalReference"]["maxLength"] == EXTERNAL_REFERENCE_LENGTH_MAX

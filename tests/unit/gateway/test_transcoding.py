@@ -118,10 +118,8 @@ def test_proto_field_names_are_accepted_in_bodies(auth_table: RouteTable) -> Non
     assert request == auth_pb2.RotateApiKeyRequest(id="key_1", overlap_seconds=60)
 
 
-def test_path_value_wins_over_the_body(auth_table: RouteTable) -> None:
-    request = transcode(
-        auth_table, "POST", "/api/v1/api-keys/key_1:rotate", {"id": "key_2", "overlapSeconds": 60}
-    )
+def test_the_path_names_the_resource_and_the_body_the_rest(auth_table: RouteTable) -> None:
+    request = transcode(auth_table, "POST", "/api/v1/api-keys/key_1:rotate", {"overlapSeconds": 60})
     assert request.id == "key_1"
     assert request.overlap_seconds == 60
 
@@ -287,3 +285,15 @@ def test_int64_renders_as_a_string_by_the_proto3_mapping(synthetic_table: RouteT
 
 def test_create_method_answers_201(synthetic_table: RouteTable) -> None:
     assert resolve(synthetic_table, "POST", "/v1/things").route.success_status == 201
+
+
+def test_a_required_field_may_not_be_null(auth_table: RouteTable) -> None:
+    error = refused(auth_table, "POST", "/api/v1/auth/login", {"username": None, "password": "pw"})
+    assert error.details == {"field": "username"}
+
+
+def test_a_body_may_not_repeat_a_field_the_path_binds(auth_table: RouteTable) -> None:
+    error = refused(auth_table, "POST", "/api/v1/api-keys/key_1:rotate", {"id": None})
+    assert error.details == {"field": "id"}
+    error = refused(auth_table, "POST", "/api/v1/api-keys/key_1:rotate", {"id": "key_2"})
+    assert error.details == {"field": "id"}

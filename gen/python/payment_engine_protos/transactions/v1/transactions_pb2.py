@@ -23,18 +23,39 @@ _sym_db = _symbol_database.Default()
 
 
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from payment_engine_protos.common.v1 import auth_options_pb2 as payment__engine_dot_common_dot_v1_dot_auth__options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n1payment_engine/transactions/v1/transactions.proto\x12\x1epayment_engine.transactions.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a+payment_engine/common/v1/auth_options.proto\"\xdb\x03\n\x0bTransaction\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x17\n\x0f\x66rom_account_id\x18\x03 \x01(\t\x12\x15\n\rto_account_id\x18\x04 \x01(\t\x12\x17\n\x0fpayment_type_id\x18\x05 \x01(\t\x12\x0e\n\x06\x61mount\x18\x06 \x01(\x01\x12\x15\n\rcurrency_code\x18\x07 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x08 \x01(\t\x12\x1a\n\x12\x65xternal_reference\x18\t \x01(\t\x12)\n\x08metadata\x18\n \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x16\n\x0e\x66\x61ilure_reason\x18\x0b \x01(\t\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63ompleted_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12:\n\x16\x65xpected_settlement_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf6\x01\n\x18\x43reateTransactionRequest\x12\x17\n\x0f\x66rom_account_id\x18\x01 \x01(\t\x12\x15\n\rto_account_id\x18\x02 \x01(\t\x12\x17\n\x0fpayment_type_id\x18\x03 \x01(\t\x12\x13\n\x06\x61mount\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12\x15\n\rcurrency_code\x18\x05 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x1a\n\x12\x65xternal_reference\x18\x07 \x01(\t\x12)\n\x08metadata\x18\x08 \x01(\x0b\x32\x17.google.protobuf.StructB\t\n\x07_amount\"]\n\x19\x43reateTransactionResponse\x12@\n\x0btransaction\x18\x01 \x01(\x0b\x32+.payment_engine.transactions.v1.Transaction\"|\n\x1e\x42\x61tchCreateTransactionsRequest\x12J\n\x0ctransactions\x18\x01 \x03(\x0b\x32\x34.payment_engine.transactions.v1.BatchTransactionItem\x12\x0e\n\x06\x61tomic\x18\x02 \x01(\x08\"\x8b\x02\n\x14\x42\x61tchTransactionItem\x12\x17\n\x0fidempotency_key\x18\x01 \x01(\t\x12\x17\n\x0f\x66rom_account_id\x18\x02 \x01(\t\x12\x15\n\rto_account_id\x18\x03 \x01(\t\x12\x17\n\x0fpayment_type_id\x18\x04 \x01(\t\x12\x13\n\x06\x61mount\x18\x05 \x01(\x01H\x00\x88\x01\x01\x12\x15\n\rcurrency_code\x18\x06 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\x12\x1a\n\x12\x65xternal_reference\x18\x08 \x01(\t\x12)\n\x08metadata\x18\t \x01(\x0b\x32\x17.google.protobuf.StructB\t\n\x07_amount\"\x99\x01\n\x1f\x42\x61tchCreateTransactionsResponse\x12G\n\x07results\x18\x01 \x03(\x0b\x32\x36.payment_engine.transactions.v1.BatchTransactionResult\x12\x17\n\x0fsucceeded_count\x18\x02 \x01(\x05\x12\x14\n\x0c\x66\x61iled_count\x18\x03 \x01(\x05\"\xb8\x01\n\x16\x42\x61tchTransactionResult\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x0e\n\x06status\x18\x02 \x01(\x05\x12@\n\x0btransaction\x18\x03 \x01(\x0b\x32+.payment_engine.transactions.v1.Transaction\x12=\n\x05\x65rror\x18\x04 \x01(\x0b\x32..payment_engine.transactions.v1.BatchItemError\"Y\n\x0e\x42\x61tchItemError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12(\n\x07\x64\x65tails\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"#\n\x15GetTransactionRequest\x12\n\n\x02id\x18\x01 \x01(\t\"Z\n\x16GetTransactionResponse\x12@\n\x0btransaction\x18\x01 \x01(\x0b\x32+.payment_engine.transactions.v1.Transaction\")\n\x1bGetTransactionStatusRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\xac\x02\n\x1cGetTransactionStatusResponse\x12\x16\n\x0etransaction_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x16\n\x0e\x66\x61ilure_reason\x18\x03 \x01(\t\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63ompleted_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12:\n\x16\x65xpected_settlement_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x80\x02\n\x17ListTransactionsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x12\n\naccount_id\x18\x04 \x01(\t\x12\x17\n\x0fpayment_type_id\x18\x05 \x01(\t\x12\x1a\n\x12\x65xternal_reference\x18\x06 \x01(\t\x12\x31\n\rcreated_after\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x63reated_before\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"v\n\x18ListTransactionsResponse\x12\x41\n\x0ctransactions\x18\x01 \x03(\x0b\x32+.payment_engine.transactions.v1.Transaction\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"6\n\x18\x43\x61ncelTransactionRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"]\n\x19\x43\x61ncelTransactionResponse\x12@\n\x0btransaction\x18\x01 \x01(\x0b\x32+.payment_engine.transactions.v1.Transaction\"\xd3\x01\n\x0bPaymentType\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\nsettlement\x18\x03 \x01(\t\x12\x12\n\ncurrencies\x18\x04 \x03(\t\x12\x12\n\nmin_amount\x18\x05 \x01(\x01\x12\x12\n\nmax_amount\x18\x06 \x01(\x01\x12\x13\n\x0b\x63utoff_time\x18\x07 \x01(\t\x12 \n\x18\x65xpected_processing_time\x18\x08 \x01(\t\x12#\n\x1b\x65xpected_processing_seconds\x18\t \x01(\x05\"\x19\n\x17ListPaymentTypesRequest\"^\n\x18ListPaymentTypesResponse\x12\x42\n\rpayment_types\x18\x01 \x03(\x0b\x32+.payment_engine.transactions.v1.PaymentType\"\xf0\x01\n\x12\x44\x65\x62itAuthorization\x12\n\n\x02id\x18\x01 \x01(\t\x12\x18\n\x10payer_account_id\x18\x02 \x01(\t\x12\x19\n\x11grantee_tenant_id\x18\x03 \x01(\t\x12\x12\n\nmax_amount\x18\x04 \x01(\x01\x12\x15\n\rcurrency_code\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"j\n\x1f\x43reateDebitAuthorizationRequest\x12\x18\n\x10payer_account_id\x18\x01 \x01(\t\x12\x19\n\x11grantee_tenant_id\x18\x02 \x01(\t\x12\x12\n\nmax_amount\x18\x03 \x01(\x01\"s\n CreateDebitAuthorizationResponse\x12O\n\x13\x64\x65\x62it_authorization\x18\x01 \x01(\x0b\x32\x32.payment_engine.transactions.v1.DebitAuthorization\"G\n\x1eListDebitAuthorizationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"\x8c\x01\n\x1fListDebitAuthorizationsResponse\x12P\n\x14\x64\x65\x62it_authorizations\x18\x01 \x03(\x0b\x32\x32.payment_engine.transactions.v1.DebitAuthorization\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"-\n\x1fRevokeDebitAuthorizationRequest\x12\n\n\x02id\x18\x01 \x01(\t\"s\n RevokeDebitAuthorizationResponse\x12O\n\x13\x64\x65\x62it_authorization\x18\x01 \x01(\x0b\x32\x32.payment_engine.transactions.v1.DebitAuthorization2\xf7\x10\n\x13TransactionsService\x12\xce\x01\n\x11\x43reateTransaction\x12\x38.payment_engine.transactions.v1.CreateTransactionRequest\x1a\x39.payment_engine.transactions.v1.CreateTransactionResponse\"D\xea\xe0\x18\x14\x12\x12transaction:create\x82\xd3\xe4\x93\x02&\"\x14/api/v1/transactions:\x01*b\x0btransaction\x12\xd9\x01\n\x17\x42\x61tchCreateTransactions\x12>.payment_engine.transactions.v1.BatchCreateTransactionsRequest\x1a?.payment_engine.transactions.v1.BatchCreateTransactionsResponse\"=\xea\xe0\x18\x14\x12\x12transaction:create\x82\xd3\xe4\x93\x02\x1f\"\x1a/api/v1/transactions:batch:\x01*\x12\xc5\x01\n\x0eGetTransaction\x12\x35.payment_engine.transactions.v1.GetTransactionRequest\x1a\x36.payment_engine.transactions.v1.GetTransactionResponse\"D\xea\xe0\x18\x12\x12\x10transaction:read\x82\xd3\xe4\x93\x02(\x12\x19/api/v1/transactions/{id}b\x0btransaction\x12\xd1\x01\n\x14GetTransactionStatus\x12;.payment_engine.transactions.v1.GetTransactionStatusRequest\x1a<.payment_engine.transactions.v1.GetTransactionStatusResponse\">\xea\xe0\x18\x12\x12\x10transaction:read\x82\xd3\xe4\x93\x02\"\x12 /api/v1/transactions/{id}/status\x12\xb9\x01\n\x10ListTransactions\x12\x37.payment_engine.transactions.v1.ListTransactionsRequest\x1a\x38.payment_engine.transactions.v1.ListTransactionsResponse\"2\xea\xe0\x18\x12\x12\x10transaction:read\x82\xd3\xe4\x93\x02\x16\x12\x14/api/v1/transactions\x12\xda\x01\n\x11\x43\x61ncelTransaction\x12\x38.payment_engine.transactions.v1.CancelTransactionRequest\x1a\x39.payment_engine.transactions.v1.CancelTransactionResponse\"P\xea\xe0\x18\x14\x12\x12transaction:create\x82\xd3\xe4\x93\x02\x32\" /api/v1/transactions/{id}:cancel:\x01*b\x0btransaction\x12\xba\x01\n\x10ListPaymentTypes\x12\x37.payment_engine.transactions.v1.ListPaymentTypesRequest\x1a\x38.payment_engine.transactions.v1.ListPaymentTypesResponse\"3\xea\xe0\x18\x12\x12\x10transaction:read\x82\xd3\xe4\x93\x02\x17\x12\x15/api/v1/payment-types\x12\xee\x01\n\x18\x43reateDebitAuthorization\x12?.payment_engine.transactions.v1.CreateDebitAuthorizationRequest\x1a@.payment_engine.transactions.v1.CreateDebitAuthorizationResponse\"O\xea\xe0\x18\x0f\x12\raccount:write\x82\xd3\xe4\x93\x02\x36\"\x1c/api/v1/debit-authorizations:\x01*b\x13\x64\x65\x62it_authorization\x12\xd2\x01\n\x17ListDebitAuthorizations\x12>.payment_engine.transactions.v1.ListDebitAuthorizationsRequest\x1a?.payment_engine.transactions.v1.ListDebitAuthorizationsResponse\"6\xea\xe0\x18\x0e\x12\x0c\x61\x63\x63ount:read\x82\xd3\xe4\x93\x02\x1e\x12\x1c/api/v1/debit-authorizations\x12\xfa\x01\n\x18RevokeDebitAuthorization\x12?.payment_engine.transactions.v1.RevokeDebitAuthorizationRequest\x1a@.payment_engine.transactions.v1.RevokeDebitAuthorizationResponse\"[\xea\xe0\x18\x0f\x12\raccount:write\x82\xd3\xe4\x93\x02\x42\"(/api/v1/debit-authorizations/{id}:revoke:\x01*b\x13\x64\x65\x62it_authorizationb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n1payment_engine/transactions/v1/transactions.proto\x12\x1epayment_engine.transactions.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a+payment_engine/common/v1/auth_options.proto\"\xdb\x03\n\x0bTransaction\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x17\n\x0f\x66rom_account_id\x18\x03 \x01(\t\x12\x15\n\rto_account_id\x18\x04 \x01(\t\x12\x17\n\x0fpayment_type_id\x18\x05 \x01(\t\x12\x0e\n\x06\x61mount\x18\x06 \x01(\x01\x12\x15\n\rcurrency_code\x18\x07 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x08 \x01(\t\x12\x1a\n\x12\x65xternal_reference\x18\t \x01(\t\x12)\n\x08metadata\x18\n \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x16\n\x0e\x66\x61ilure_reason\x18\x0b \x01(\t\x12.\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63ompleted_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12:\n\x16\x65xpected_settlement_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8e\x02\n\x18\x43reateTransactionRequest\x12\x1d\n\x0f\x66rom_account_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\rto_account_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1d\n\x0fpayment_type_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x06\x61mount\x18\x04 \x01(\x01\x42\x04\xe2\x41\x01\x02H\x00\x88\x01\x01\x12\x15\n\rcurrency_code\x18\x05 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x1a\n\x12\x65xternal_reference\x18\x07 \x01(\t\x12)\n\x08metadata\x18\x08 \x01(\x0b\x32\x17.google.protobuf.StructB\t\n\x07_amount\"]\n\x19\x43reateTransactionResponse\x12@\n\x0btransaction\x18\x01 \x01(\x0b\x32+.payment_engine.transactions.v1.Transaction\"|\n\x1e\x42\x61tchCreateTransactionsRequest\x12J\n\x0ctransactions\x18\x01 \x03(\x0b\x32\x34.payment_engine.transactions.v1.BatchTransactionItem\x12\x0e\n\x06\x61tomic\x18\x02 \x01(\x08\"\x8b\x02\n\x14\x42\x61tchTransactionItem\x12\x17\n\x0fidempotency_key\x18\x01 \x01(\t\x12\x17\n\x0f\x66rom_account_id\x18\x02 \x01(\t\x12\x15\n\rto_account_id\x18\x03 \x01(\t\x12\x17\n\x0fpayment_type_id\x18\x04 \x01(\t\x12\x13\n\x06\x61mount\x18\x05 \x01(\x01H\x00\x88\x01\x01\x12\x15\n\rcurrency_code\x18\x06 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\x12\x1a\n\x12\x65xternal_reference\x18\x08 \x01(\t\x12)\n\x08metadata\x18\t \x01(\x0b\x32\x17.google.protobuf.StructB\t\n\x07_amount\"\x99\x01\n\x1f\x42\x61tchCreateTransactionsResponse\x12G\n\x07results\x18\x01 \x03(\x0b\x32\x36.payment_engine.transactions.v1.BatchTransactionResult\x12\x17\n\x0fsucceeded_count\x18\x02 \x01(\x05\x12\x14\n\x0c\x66\x61iled_count\x18\x03 \x01(\x05\"\xb8\x01\n\x16\x42\x61tchTransactionResult\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x0e\n\x06status\x18\x02 \x01(\x05\x12@\n\x0btransaction\x18\x03 \x01(\x0b\x32+.payment_engine.transactions.v1.Transaction\x12=\n\x05\x65rror\x18\x04 \x01(\x0b\x32..payment_engine.transactions.v1.BatchItemError\"Y\n\x0e\x42\x61tchItemError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12(\n\x07\x64\x65tails\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\")\n\x15GetTransactionRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"Z\n\x16GetTransactionResponse\x12@\n\x0btransaction\x18\x01 \x01(\x0b\x32+.payment_engine.transactions.v1.Transaction\"/\n\x1bGetTransactionStatusRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\xac\x02\n\x1cGetTransactionStatusResponse\x12\x16\n\x0etransaction_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x16\n\x0e\x66\x61ilure_reason\x18\x03 \x01(\t\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63ompleted_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12:\n\x16\x65xpected_settlement_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x80\x02\n\x17ListTransactionsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x12\n\naccount_id\x18\x04 \x01(\t\x12\x17\n\x0fpayment_type_id\x18\x05 \x01(\t\x12\x1a\n\x12\x65xternal_reference\x18\x06 \x01(\t\x12\x31\n\rcreated_after\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x63reated_before\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"v\n\x18ListTransactionsResponse\x12\x41\n\x0ctransactions\x18\x01 \x03(\x0b\x32+.payment_engine.transactions.v1.Transaction\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"<\n\x18\x43\x61ncelTransactionRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x06reason\x18\x02 \x01(\t\"]\n\x19\x43\x61ncelTransactionResponse\x12@\n\x0btransaction\x18\x01 \x01(\x0b\x32+.payment_engine.transactions.v1.Transaction\"\xd3\x01\n\x0bPaymentType\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\nsettlement\x18\x03 \x01(\t\x12\x12\n\ncurrencies\x18\x04 \x03(\t\x12\x12\n\nmin_amount\x18\x05 \x01(\x01\x12\x12\n\nmax_amount\x18\x06 \x01(\x01\x12\x13\n\x0b\x63utoff_time\x18\x07 \x01(\t\x12 \n\x18\x65xpected_processing_time\x18\x08 \x01(\t\x12#\n\x1b\x65xpected_processing_seconds\x18\t \x01(\x05\"\x19\n\x17ListPaymentTypesRequest\"^\n\x18ListPaymentTypesResponse\x12\x42\n\rpayment_types\x18\x01 \x03(\x0b\x32+.payment_engine.transactions.v1.PaymentType\"\xf0\x01\n\x12\x44\x65\x62itAuthorization\x12\n\n\x02id\x18\x01 \x01(\t\x12\x18\n\x10payer_account_id\x18\x02 \x01(\t\x12\x19\n\x11grantee_tenant_id\x18\x03 \x01(\t\x12\x12\n\nmax_amount\x18\x04 \x01(\x01\x12\x15\n\rcurrency_code\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"v\n\x1f\x43reateDebitAuthorizationRequest\x12\x1e\n\x10payer_account_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1f\n\x11grantee_tenant_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\nmax_amount\x18\x03 \x01(\x01\"s\n CreateDebitAuthorizationResponse\x12O\n\x13\x64\x65\x62it_authorization\x18\x01 \x01(\x0b\x32\x32.payment_engine.transactions.v1.DebitAuthorization\"G\n\x1eListDebitAuthorizationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"\x8c\x01\n\x1fListDebitAuthorizationsResponse\x12P\n\x14\x64\x65\x62it_authorizations\x18\x01 \x03(\x0b\x32\x32.payment_engine.transactions.v1.DebitAuthorization\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"3\n\x1fRevokeDebitAuthorizationRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"s\n RevokeDebitAuthorizationResponse\x12O\n\x13\x64\x65\x62it_authorization\x18\x01 \x01(\x0b\x32\x32.payment_engine.transactions.v1.DebitAuthorization2\xf7\x10\n\x13TransactionsService\x12\xce\x01\n\x11\x43reateTransaction\x12\x38.payment_engine.transactions.v1.CreateTransactionRequest\x1a\x39.payment_engine.transactions.v1.CreateTransactionResponse\"D\xea\xe0\x18\x14\x12\x12transaction:create\x82\xd3\xe4\x93\x02&\"\x14/api/v1/transactions:\x01*b\x0btransaction\x12\xd9\x01\n\x17\x42\x61tchCreateTransactions\x12>.payment_engine.transactions.v1.BatchCreateTransactionsRequest\x1a?.payment_engine.transactions.v1.BatchCreateTransactionsResponse\"=\xea\xe0\x18\x14\x12\x12transaction:create\x82\xd3\xe4\x93\x02\x1f\"\x1a/api/v1/transactions:batch:\x01*\x12\xc5\x01\n\x0eGetTransaction\x12\x35.payment_engine.transactions.v1.GetTransactionRequest\x1a\x36.payment_engine.transactions.v1.GetTransactionResponse\"D\xea\xe0\x18\x12\x12\x10transaction:read\x82\xd3\xe4\x93\x02(\x12\x19/api/v1/transactions/{id}b\x0btransaction\x12\xd1\x01\n\x14GetTransactionStatus\x12;.payment_engine.transactions.v1.GetTransactionStatusRequest\x1a<.payment_engine.transactions.v1.GetTransactionStatusResponse\">\xea\xe0\x18\x12\x12\x10transaction:read\x82\xd3\xe4\x93\x02\"\x12 /api/v1/transactions/{id}/status\x12\xb9\x01\n\x10ListTransactions\x12\x37.payment_engine.transactions.v1.ListTransactionsRequest\x1a\x38.payment_engine.transactions.v1.ListTransactionsResponse\"2\xea\xe0\x18\x12\x12\x10transaction:read\x82\xd3\xe4\x93\x02\x16\x12\x14/api/v1/transactions\x12\xda\x01\n\x11\x43\x61ncelTransaction\x12\x38.payment_engine.transactions.v1.CancelTransactionRequest\x1a\x39.payment_engine.transactions.v1.CancelTransactionResponse\"P\xea\xe0\x18\x14\x12\x12transaction:create\x82\xd3\xe4\x93\x02\x32\" /api/v1/transactions/{id}:cancel:\x01*b\x0btransaction\x12\xba\x01\n\x10ListPaymentTypes\x12\x37.payment_engine.transactions.v1.ListPaymentTypesRequest\x1a\x38.payment_engine.transactions.v1.ListPaymentTypesResponse\"3\xea\xe0\x18\x12\x12\x10transaction:read\x82\xd3\xe4\x93\x02\x17\x12\x15/api/v1/payment-types\x12\xee\x01\n\x18\x43reateDebitAuthorization\x12?.payment_engine.transactions.v1.CreateDebitAuthorizationRequest\x1a@.payment_engine.transactions.v1.CreateDebitAuthorizationResponse\"O\xea\xe0\x18\x0f\x12\raccount:write\x82\xd3\xe4\x93\x02\x36\"\x1c/api/v1/debit-authorizations:\x01*b\x13\x64\x65\x62it_authorization\x12\xd2\x01\n\x17ListDebitAuthorizations\x12>.payment_engine.transactions.v1.ListDebitAuthorizationsRequest\x1a?.payment_engine.transactions.v1.ListDebitAuthorizationsResponse\"6\xea\xe0\x18\x0e\x12\x0c\x61\x63\x63ount:read\x82\xd3\xe4\x93\x02\x1e\x12\x1c/api/v1/debit-authorizations\x12\xfa\x01\n\x18RevokeDebitAuthorization\x12?.payment_engine.transactions.v1.RevokeDebitAuthorizationRequest\x1a@.payment_engine.transactions.v1.RevokeDebitAuthorizationResponse\"[\xea\xe0\x18\x0f\x12\raccount:write\x82\xd3\xe4\x93\x02\x42\"(/api/v1/debit-authorizations/{id}:revoke:\x01*b\x13\x64\x65\x62it_authorizationb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'payment_engine.transactions.v1.transactions_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_CREATETRANSACTIONREQUEST'].fields_by_name['from_account_id']._loaded_options = None
+  _globals['_CREATETRANSACTIONREQUEST'].fields_by_name['from_account_id']._serialized_options = b'\342A\001\002'
+  _globals['_CREATETRANSACTIONREQUEST'].fields_by_name['to_account_id']._loaded_options = None
+  _globals['_CREATETRANSACTIONREQUEST'].fields_by_name['to_account_id']._serialized_options = b'\342A\001\002'
+  _globals['_CREATETRANSACTIONREQUEST'].fields_by_name['payment_type_id']._loaded_options = None
+  _globals['_CREATETRANSACTIONREQUEST'].fields_by_name['payment_type_id']._serialized_options = b'\342A\001\002'
+  _globals['_CREATETRANSACTIONREQUEST'].fields_by_name['amount']._loaded_options = None
+  _globals['_CREATETRANSACTIONREQUEST'].fields_by_name['amount']._serialized_options = b'\342A\001\002'
+  _globals['_GETTRANSACTIONREQUEST'].fields_by_name['id']._loaded_options = None
+  _globals['_GETTRANSACTIONREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002'
+  _globals['_GETTRANSACTIONSTATUSREQUEST'].fields_by_name['id']._loaded_options = None
+  _globals['_GETTRANSACTIONSTATUSREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002'
+  _globals['_CANCELTRANSACTIONREQUEST'].fields_by_name['id']._loaded_options = None
+  _globals['_CANCELTRANSACTIONREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002'
+  _globals['_CREATEDEBITAUTHORIZATIONREQUEST'].fields_by_name['payer_account_id']._loaded_options = None
+  _globals['_CREATEDEBITAUTHORIZATIONREQUEST'].fields_by_name['payer_account_id']._serialized_options = b'\342A\001\002'
+  _globals['_CREATEDEBITAUTHORIZATIONREQUEST'].fields_by_name['grantee_tenant_id']._loaded_options = None
+  _globals['_CREATEDEBITAUTHORIZATIONREQUEST'].fields_by_name['grantee_tenant_id']._serialized_options = b'\342A\001\002'
+  _globals['_REVOKEDEBITAUTHORIZATIONREQUEST'].fields_by_name['id']._loaded_options = None
+  _globals['_REVOKEDEBITAUTHORIZATIONREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002'
   _globals['_TRANSACTIONSSERVICE'].methods_by_name['CreateTransaction']._loaded_options = None
   _globals['_TRANSACTIONSSERVICE'].methods_by_name['CreateTransaction']._serialized_options = b'\352\340\030\024\022\022transaction:create\202\323\344\223\002&\"\024/api/v1/transactions:\001*b\013transaction'
   _globals['_TRANSACTIONSSERVICE'].methods_by_name['BatchCreateTransactions']._loaded_options = None
@@ -55,58 +76,58 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TRANSACTIONSSERVICE'].methods_by_name['ListDebitAuthorizations']._serialized_options = b'\352\340\030\016\022\014account:read\202\323\344\223\002\036\022\034/api/v1/debit-authorizations'
   _globals['_TRANSACTIONSSERVICE'].methods_by_name['RevokeDebitAuthorization']._loaded_options = None
   _globals['_TRANSACTIONSSERVICE'].methods_by_name['RevokeDebitAuthorization']._serialized_options = b'\352\340\030\017\022\raccount:write\202\323\344\223\002B\"(/api/v1/debit-authorizations/{id}:revoke:\001*b\023debit_authorization'
-  _globals['_TRANSACTION']._serialized_start=224
-  _globals['_TRANSACTION']._serialized_end=699
-  _globals['_CREATETRANSACTIONREQUEST']._serialized_start=702
-  _globals['_CREATETRANSACTIONREQUEST']._serialized_end=948
-  _globals['_CREATETRANSACTIONRESPONSE']._serialized_start=950
-  _globals['_CREATETRANSACTIONRESPONSE']._serialized_end=1043
-  _globals['_BATCHCREATETRANSACTIONSREQUEST']._serialized_start=1045
-  _globals['_BATCHCREATETRANSACTIONSREQUEST']._serialized_end=1169
-  _globals['_BATCHTRANSACTIONITEM']._serialized_start=1172
-  _globals['_BATCHTRANSACTIONITEM']._serialized_end=1439
-  _globals['_BATCHCREATETRANSACTIONSRESPONSE']._serialized_start=1442
-  _globals['_BATCHCREATETRANSACTIONSRESPONSE']._serialized_end=1595
-  _globals['_BATCHTRANSACTIONRESULT']._serialized_start=1598
-  _globals['_BATCHTRANSACTIONRESULT']._serialized_end=1782
-  _globals['_BATCHITEMERROR']._serialized_start=1784
-  _globals['_BATCHITEMERROR']._serialized_end=1873
-  _globals['_GETTRANSACTIONREQUEST']._serialized_start=1875
-  _globals['_GETTRANSACTIONREQUEST']._serialized_end=1910
-  _globals['_GETTRANSACTIONRESPONSE']._serialized_start=1912
-  _globals['_GETTRANSACTIONRESPONSE']._serialized_end=2002
-  _globals['_GETTRANSACTIONSTATUSREQUEST']._serialized_start=2004
-  _globals['_GETTRANSACTIONSTATUSREQUEST']._serialized_end=2045
-  _globals['_GETTRANSACTIONSTATUSRESPONSE']._serialized_start=2048
-  _globals['_GETTRANSACTIONSTATUSRESPONSE']._serialized_end=2348
-  _globals['_LISTTRANSACTIONSREQUEST']._serialized_start=2351
-  _globals['_LISTTRANSACTIONSREQUEST']._serialized_end=2607
-  _globals['_LISTTRANSACTIONSRESPONSE']._serialized_start=2609
-  _globals['_LISTTRANSACTIONSRESPONSE']._serialized_end=2727
-  _globals['_CANCELTRANSACTIONREQUEST']._serialized_start=2729
-  _globals['_CANCELTRANSACTIONREQUEST']._serialized_end=2783
-  _globals['_CANCELTRANSACTIONRESPONSE']._serialized_start=2785
-  _globals['_CANCELTRANSACTIONRESPONSE']._serialized_end=2878
-  _globals['_PAYMENTTYPE']._serialized_start=2881
-  _globals['_PAYMENTTYPE']._serialized_end=3092
-  _globals['_LISTPAYMENTTYPESREQUEST']._serialized_start=3094
-  _globals['_LISTPAYMENTTYPESREQUEST']._serialized_end=3119
-  _globals['_LISTPAYMENTTYPESRESPONSE']._serialized_start=3121
-  _globals['_LISTPAYMENTTYPESRESPONSE']._serialized_end=3215
-  _globals['_DEBITAUTHORIZATION']._serialized_start=3218
-  _globals['_DEBITAUTHORIZATION']._serialized_end=3458
-  _globals['_CREATEDEBITAUTHORIZATIONREQUEST']._serialized_start=3460
-  _globals['_CREATEDEBITAUTHORIZATIONREQUEST']._serialized_end=3566
-  _globals['_CREATEDEBITAUTHORIZATIONRESPONSE']._serialized_start=3568
-  _globals['_CREATEDEBITAUTHORIZATIONRESPONSE']._serialized_end=3683
-  _globals['_LISTDEBITAUTHORIZATIONSREQUEST']._serialized_start=3685
-  _globals['_LISTDEBITAUTHORIZATIONSREQUEST']._serialized_end=3756
-  _globals['_LISTDEBITAUTHORIZATIONSRESPONSE']._serialized_start=3759
-  _globals['_LISTDEBITAUTHORIZATIONSRESPONSE']._serialized_end=3899
-  _globals['_REVOKEDEBITAUTHORIZATIONREQUEST']._serialized_start=3901
-  _globals['_REVOKEDEBITAUTHORIZATIONREQUEST']._serialized_end=3946
-  _globals['_REVOKEDEBITAUTHORIZATIONRESPONSE']._serialized_start=3948
-  _globals['_REVOKEDEBITAUTHORIZATIONRESPONSE']._serialized_end=4063
-  _globals['_TRANSACTIONSSERVICE']._serialized_start=4066
-  _globals['_TRANSACTIONSSERVICE']._serialized_end=6233
+  _globals['_TRANSACTION']._serialized_start=257
+  _globals['_TRANSACTION']._serialized_end=732
+  _globals['_CREATETRANSACTIONREQUEST']._serialized_start=735
+  _globals['_CREATETRANSACTIONREQUEST']._serialized_end=1005
+  _globals['_CREATETRANSACTIONRESPONSE']._serialized_start=1007
+  _globals['_CREATETRANSACTIONRESPONSE']._serialized_end=1100
+  _globals['_BATCHCREATETRANSACTIONSREQUEST']._serialized_start=1102
+  _globals['_BATCHCREATETRANSACTIONSREQUEST']._serialized_end=1226
+  _globals['_BATCHTRANSACTIONITEM']._serialized_start=1229
+  _globals['_BATCHTRANSACTIONITEM']._serialized_end=1496
+  _globals['_BATCHCREATETRANSACTIONSRESPONSE']._serialized_start=1499
+  _globals['_BATCHCREATETRANSACTIONSRESPONSE']._serialized_end=1652
+  _globals['_BATCHTRANSACTIONRESULT']._serialized_start=1655
+  _globals['_BATCHTRANSACTIONRESULT']._serialized_end=1839
+  _globals['_BATCHITEMERROR']._serialized_start=1841
+  _globals['_BATCHITEMERROR']._serialized_end=1930
+  _globals['_GETTRANSACTIONREQUEST']._serialized_start=1932
+  _globals['_GETTRANSACTIONREQUEST']._serialized_end=1973
+  _globals['_GETTRANSACTIONRESPONSE']._serialized_start=1975
+  _globals['_GETTRANSACTIONRESPONSE']._serialized_end=2065
+  _globals['_GETTRANSACTIONSTATUSREQUEST']._serialized_start=2067
+  _globals['_GETTRANSACTIONSTATUSREQUEST']._serialized_end=2114
+  _globals['_GETTRANSACTIONSTATUSRESPONSE']._serialized_start=2117
+  _globals['_GETTRANSACTIONSTATUSRESPONSE']._serialized_end=2417
+  _globals['_LISTTRANSACTIONSREQUEST']._serialized_start=2420
+  _globals['_LISTTRANSACTIONSREQUEST']._serialized_end=2676
+  _globals['_LISTTRANSACTIONSRESPONSE']._serialized_start=2678
+  _globals['_LISTTRANSACTIONSRESPONSE']._serialized_end=2796
+  _globals['_CANCELTRANSACTIONREQUEST']._serialized_start=2798
+  _globals['_CANCELTRANSACTIONREQUEST']._serialized_end=2858
+  _globals['_CANCELTRANSACTIONRESPONSE']._serialized_start=2860
+  _globals['_CANCELTRANSACTIONRESPONSE']._serialized_end=2953
+  _globals['_PAYMENTTYPE']._serialized_start=2956
+  _globals['_PAYMENTTYPE']._serialized_end=3167
+  _globals['_LISTPAYMENTTYPESREQUEST']._serialized_start=3169
+  _globals['_LISTPAYMENTTYPESREQUEST']._serialized_end=3194
+  _globals['_LISTPAYMENTTYPESRESPONSE']._serialized_start=3196
+  _globals['_LISTPAYMENTTYPESRESPONSE']._serialized_end=3290
+  _globals['_DEBITAUTHORIZATION']._serialized_start=3293
+  _globals['_DEBITAUTHORIZATION']._serialized_end=3533
+  _globals['_CREATEDEBITAUTHORIZATIONREQUEST']._serialized_start=3535
+  _globals['_CREATEDEBITAUTHORIZATIONREQUEST']._serialized_end=3653
+  _globals['_CREATEDEBITAUTHORIZATIONRESPONSE']._serialized_start=3655
+  _globals['_CREATEDEBITAUTHORIZATIONRESPONSE']._serialized_end=3770
+  _globals['_LISTDEBITAUTHORIZATIONSREQUEST']._serialized_start=3772
+  _globals['_LISTDEBITAUTHORIZATIONSREQUEST']._serialized_end=3843
+  _globals['_LISTDEBITAUTHORIZATIONSRESPONSE']._serialized_start=3846
+  _globals['_LISTDEBITAUTHORIZATIONSRESPONSE']._serialized_end=3986
+  _globals['_REVOKEDEBITAUTHORIZATIONREQUEST']._serialized_start=3988
+  _globals['_REVOKEDEBITAUTHORIZATIONREQUEST']._serialized_end=4039
+  _globals['_REVOKEDEBITAUTHORIZATIONRESPONSE']._serialized_start=4041
+  _globals['_REVOKEDEBITAUTHORIZATIONRESPONSE']._serialized_end=4156
+  _globals['_TRANSACTIONSSERVICE']._serialized_start=4159
+  _globals['_TRANSACTIONSSERVICE']._serialized_end=6326
 # @@protoc_insertion_point(module_scope)

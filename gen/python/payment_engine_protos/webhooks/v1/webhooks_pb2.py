@@ -23,19 +23,40 @@ _sym_db = _symbol_database.Default()
 
 
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from payment_engine_protos.common.v1 import auth_options_pb2 as payment__engine_dot_common_dot_v1_dot_auth__options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)payment_engine/webhooks/v1/webhooks.proto\x12\x1apayment_engine.webhooks.v1\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a+payment_engine/common/v1/auth_options.proto\"\xaf\x03\n\x0fWebhookEndpoint\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x13\n\x0b\x65vent_types\x18\x04 \x03(\t\x12\x41\n\x06status\x18\x05 \x01(\x0e\x32\x31.payment_engine.webhooks.v1.WebhookEndpointStatus\x12\x17\n\x0f\x64isabled_reason\x18\x06 \x01(\t\x12/\n\x0b\x64isabled_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06secret\x18\x08 \x01(\t\x12>\n\x1aprevious_secret_expires_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1c\n\x14\x63onsecutive_failures\x18\n \x01(\x05\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"U\n\x1c\x43reateWebhookEndpointRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x13\n\x0b\x65vent_types\x18\x03 \x03(\t\"^\n\x1d\x43reateWebhookEndpointResponse\x12=\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32+.payment_engine.webhooks.v1.WebhookEndpoint\"D\n\x1bListWebhookEndpointsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"w\n\x1cListWebhookEndpointsResponse\x12>\n\tendpoints\x18\x01 \x03(\x0b\x32+.payment_engine.webhooks.v1.WebhookEndpoint\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\'\n\x19GetWebhookEndpointRequest\x12\n\n\x02id\x18\x01 \x01(\t\"[\n\x1aGetWebhookEndpointResponse\x12=\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32+.payment_engine.webhooks.v1.WebhookEndpoint\"\x8e\x01\n\x1cUpdateWebhookEndpointRequest\x12=\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32+.payment_engine.webhooks.v1.WebhookEndpoint\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"^\n\x1dUpdateWebhookEndpointResponse\x12=\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32+.payment_engine.webhooks.v1.WebhookEndpoint\"*\n\x1c\x44\x65leteWebhookEndpointRequest\x12\n\n\x02id\x18\x01 \x01(\t\"<\n\x1d\x44\x65leteWebhookEndpointResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x64\x65leted\x18\x02 \x01(\x08\"I\n\"RotateWebhookEndpointSecretRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0foverlap_seconds\x18\x02 \x01(\x05\"d\n#RotateWebhookEndpointSecretResponse\x12=\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32+.payment_engine.webhooks.v1.WebhookEndpoint\"*\n\x1c\x45nableWebhookEndpointRequest\x12\n\n\x02id\x18\x01 \x01(\t\"^\n\x1d\x45nableWebhookEndpointResponse\x12=\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32+.payment_engine.webhooks.v1.WebhookEndpoint\"(\n\x1aTestWebhookEndpointRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x8e\x01\n\x1bTestWebhookEndpointResponse\x12\x30\n\x05\x65vent\x18\x01 \x01(\x0b\x32!.payment_engine.webhooks.v1.Event\x12=\n\x08\x64\x65livery\x18\x02 \x01(\x0b\x32+.payment_engine.webhooks.v1.WebhookDelivery\"\xc4\x01\n\x16WebhookDeliveryAttempt\x12\x16\n\x0e\x61ttempt_number\x18\x01 \x01(\x05\x12\x30\n\x0c\x61ttempted_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bstatus_code\x18\x03 \x01(\x05\x12\x12\n\nlatency_ms\x18\x04 \x01(\x05\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\x15\n\rresponse_body\x18\x06 \x01(\t\x12\x11\n\tsucceeded\x18\x07 \x01(\x08\"\xd4\x03\n\x0fWebhookDelivery\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x65ndpoint_id\x18\x02 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x03 \x01(\t\x12\x12\n\nevent_type\x18\x04 \x01(\t\x12\x41\n\x06status\x18\x05 \x01(\x0e\x32\x31.payment_engine.webhooks.v1.WebhookDeliveryStatus\x12\x43\n\x07trigger\x18\x06 \x01(\x0e\x32\x32.payment_engine.webhooks.v1.WebhookDeliveryTrigger\x12\x15\n\rattempt_count\x18\x07 \x01(\x05\x12\x33\n\x0fnext_attempt_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63ompleted_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x44\n\x08\x61ttempts\x18\x0b \x03(\x0b\x32\x32.payment_engine.webhooks.v1.WebhookDeliveryAttempt\"\xaf\x01\n\x1cListWebhookDeliveriesRequest\x12\x13\n\x0b\x65ndpoint_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x04 \x01(\t\x12\x41\n\x06status\x18\x05 \x01(\x0e\x32\x31.payment_engine.webhooks.v1.WebhookDeliveryStatus\"y\n\x1dListWebhookDeliveriesResponse\x12?\n\ndeliveries\x18\x01 \x03(\x0b\x32+.payment_engine.webhooks.v1.WebhookDelivery\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x97\x01\n\x05\x45vent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x12\n\nevent_type\x18\x02 \x01(\t\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12%\n\x04\x64\x61ta\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x11\n\ttenant_id\x18\x05 \x01(\t\"\xb5\x01\n\x11ListEventsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x12\n\nevent_type\x18\x03 \x01(\t\x12\x31\n\rcreated_after\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x63reated_before\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"`\n\x12ListEventsResponse\x12\x31\n\x06\x65vents\x18\x01 \x03(\x0b\x32!.payment_engine.webhooks.v1.Event\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1d\n\x0fGetEventRequest\x12\n\n\x02id\x18\x01 \x01(\t\"D\n\x10GetEventResponse\x12\x30\n\x05\x65vent\x18\x01 \x01(\x0b\x32!.payment_engine.webhooks.v1.Event\"8\n\x15RedeliverEventRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x65ndpoint_id\x18\x02 \x01(\t\"Y\n\x16RedeliverEventResponse\x12?\n\ndeliveries\x18\x01 \x03(\x0b\x32+.payment_engine.webhooks.v1.WebhookDelivery\"I\n\x14PublishEventsRequest\x12\x31\n\x06\x65vents\x18\x01 \x03(\x0b\x32!.payment_engine.webhooks.v1.Event\"H\n\x15PublishEventsResponse\x12\x16\n\x0e\x61\x63\x63\x65pted_count\x18\x01 \x01(\x05\x12\x17\n\x0f\x64uplicate_count\x18\x02 \x01(\x05*\x8b\x01\n\x15WebhookEndpointStatus\x12\'\n#WEBHOOK_ENDPOINT_STATUS_UNSPECIFIED\x10\x00\x12#\n\x1fWEBHOOK_ENDPOINT_STATUS_ENABLED\x10\x01\x12$\n WEBHOOK_ENDPOINT_STATUS_DISABLED\x10\x02*\xb0\x01\n\x15WebhookDeliveryStatus\x12\'\n#WEBHOOK_DELIVERY_STATUS_UNSPECIFIED\x10\x00\x12#\n\x1fWEBHOOK_DELIVERY_STATUS_PENDING\x10\x01\x12%\n!WEBHOOK_DELIVERY_STATUS_SUCCEEDED\x10\x02\x12\"\n\x1eWEBHOOK_DELIVERY_STATUS_FAILED\x10\x03*\xb2\x01\n\x16WebhookDeliveryTrigger\x12(\n$WEBHOOK_DELIVERY_TRIGGER_UNSPECIFIED\x10\x00\x12\"\n\x1eWEBHOOK_DELIVERY_TRIGGER_EVENT\x10\x01\x12\'\n#WEBHOOK_DELIVERY_TRIGGER_REDELIVERY\x10\x02\x12!\n\x1dWEBHOOK_DELIVERY_TRIGGER_TEST\x10\x03\x32\x87\x14\n\x0fWebhooksService\x12\xcf\x01\n\x15\x43reateWebhookEndpoint\x12\x38.payment_engine.webhooks.v1.CreateWebhookEndpointRequest\x1a\x39.payment_engine.webhooks.v1.CreateWebhookEndpointResponse\"A\xea\xe0\x18\x0f\x12\rwebhook:write\x82\xd3\xe4\x93\x02(\"\x19/api/v1/webhook-endpoints:\x01*b\x08\x65ndpoint\x12\xbe\x01\n\x14ListWebhookEndpoints\x12\x37.payment_engine.webhooks.v1.ListWebhookEndpointsRequest\x1a\x38.payment_engine.webhooks.v1.ListWebhookEndpointsResponse\"3\xea\xe0\x18\x0e\x12\x0cwebhook:read\x82\xd3\xe4\x93\x02\x1b\x12\x19/api/v1/webhook-endpoints\x12\xc7\x01\n\x12GetWebhookEndpoint\x12\x35.payment_engine.webhooks.v1.GetWebhookEndpointRequest\x1a\x36.payment_engine.webhooks.v1.GetWebhookEndpointResponse\"B\xea\xe0\x18\x0e\x12\x0cwebhook:read\x82\xd3\xe4\x93\x02*\x12\x1e/api/v1/webhook-endpoints/{id}b\x08\x65ndpoint\x12\xe4\x01\n\x15UpdateWebhookEndpoint\x12\x38.payment_engine.webhooks.v1.UpdateWebhookEndpointRequest\x1a\x39.payment_engine.webhooks.v1.UpdateWebhookEndpointResponse\"V\xea\xe0\x18\x0f\x12\rwebhook:write\x82\xd3\xe4\x93\x02=2\'/api/v1/webhook-endpoints/{endpoint.id}:\x08\x65ndpointb\x08\x65ndpoint\x12\xc7\x01\n\x15\x44\x65leteWebhookEndpoint\x12\x38.payment_engine.webhooks.v1.DeleteWebhookEndpointRequest\x1a\x39.payment_engine.webhooks.v1.DeleteWebhookEndpointResponse\"9\xea\xe0\x18\x0f\x12\rwebhook:write\x82\xd3\xe4\x93\x02 *\x1e/api/v1/webhook-endpoints/{id}\x12\xf3\x01\n\x1bRotateWebhookEndpointSecret\x12>.payment_engine.webhooks.v1.RotateWebhookEndpointSecretRequest\x1a?.payment_engine.webhooks.v1.RotateWebhookEndpointSecretResponse\"S\xea\xe0\x18\x0f\x12\rwebhook:write\x82\xd3\xe4\x93\x02:\"+/api/v1/webhook-endpoints/{id}:rotateSecret:\x01*b\x08\x65ndpoint\x12\xdb\x01\n\x15\x45nableWebhookEndpoint\x12\x38.payment_engine.webhooks.v1.EnableWebhookEndpointRequest\x1a\x39.payment_engine.webhooks.v1.EnableWebhookEndpointResponse\"M\xea\xe0\x18\x0f\x12\rwebhook:write\x82\xd3\xe4\x93\x02\x34\"%/api/v1/webhook-endpoints/{id}:enable:\x01*b\x08\x65ndpoint\x12\xc9\x01\n\x13TestWebhookEndpoint\x12\x36.payment_engine.webhooks.v1.TestWebhookEndpointRequest\x1a\x37.payment_engine.webhooks.v1.TestWebhookEndpointResponse\"A\xea\xe0\x18\x0f\x12\rwebhook:write\x82\xd3\xe4\x93\x02(\"#/api/v1/webhook-endpoints/{id}:test:\x01*\x12\xda\x01\n\x15ListWebhookDeliveries\x12\x38.payment_engine.webhooks.v1.ListWebhookDeliveriesRequest\x1a\x39.payment_engine.webhooks.v1.ListWebhookDeliveriesResponse\"L\xea\xe0\x18\x0e\x12\x0cwebhook:read\x82\xd3\xe4\x93\x02\x34\x12\x32/api/v1/webhook-endpoints/{endpoint_id}/deliveries\x12\x95\x01\n\nListEvents\x12-.payment_engine.webhooks.v1.ListEventsRequest\x1a..payment_engine.webhooks.v1.ListEventsResponse\"(\xea\xe0\x18\x0e\x12\x0cwebhook:read\x82\xd3\xe4\x93\x02\x10\x12\x0e/api/v1/events\x12\x9b\x01\n\x08GetEvent\x12+.payment_engine.webhooks.v1.GetEventRequest\x1a,.payment_engine.webhooks.v1.GetEventResponse\"4\xea\xe0\x18\x0e\x12\x0cwebhook:read\x82\xd3\xe4\x93\x02\x1c\x12\x13/api/v1/events/{id}b\x05\x65vent\x12\xb4\x01\n\x0eRedeliverEvent\x12\x31.payment_engine.webhooks.v1.RedeliverEventRequest\x1a\x32.payment_engine.webhooks.v1.RedeliverEventResponse\";\xea\xe0\x18\x0f\x12\rwebhook:write\x82\xd3\xe4\x93\x02\"\"\x1d/api/v1/events/{id}:redeliver:\x01*\x12|\n\rPublishEvents\x12\x30.payment_engine.webhooks.v1.PublishEventsRequest\x1a\x31.payment_engine.webhooks.v1.PublishEventsResponse\"\x06\xea\xe0\x18\x02\x18\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)payment_engine/webhooks/v1/webhooks.proto\x12\x1apayment_engine.webhooks.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a+payment_engine/common/v1/auth_options.proto\"\xaf\x03\n\x0fWebhookEndpoint\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x13\n\x0b\x65vent_types\x18\x04 \x03(\t\x12\x41\n\x06status\x18\x05 \x01(\x0e\x32\x31.payment_engine.webhooks.v1.WebhookEndpointStatus\x12\x17\n\x0f\x64isabled_reason\x18\x06 \x01(\t\x12/\n\x0b\x64isabled_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06secret\x18\x08 \x01(\t\x12>\n\x1aprevious_secret_expires_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1c\n\x14\x63onsecutive_failures\x18\n \x01(\x05\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"[\n\x1c\x43reateWebhookEndpointRequest\x12\x11\n\x03url\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x13\n\x0b\x65vent_types\x18\x03 \x03(\t\"^\n\x1d\x43reateWebhookEndpointResponse\x12=\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32+.payment_engine.webhooks.v1.WebhookEndpoint\"D\n\x1bListWebhookEndpointsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"w\n\x1cListWebhookEndpointsResponse\x12>\n\tendpoints\x18\x01 \x03(\x0b\x32+.payment_engine.webhooks.v1.WebhookEndpoint\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"-\n\x19GetWebhookEndpointRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"[\n\x1aGetWebhookEndpointResponse\x12=\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32+.payment_engine.webhooks.v1.WebhookEndpoint\"\x94\x01\n\x1cUpdateWebhookEndpointRequest\x12\x43\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32+.payment_engine.webhooks.v1.WebhookEndpointB\x04\xe2\x41\x01\x02\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"^\n\x1dUpdateWebhookEndpointResponse\x12=\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32+.payment_engine.webhooks.v1.WebhookEndpoint\"0\n\x1c\x44\x65leteWebhookEndpointRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"<\n\x1d\x44\x65leteWebhookEndpointResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x64\x65leted\x18\x02 \x01(\x08\"O\n\"RotateWebhookEndpointSecretRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\x0foverlap_seconds\x18\x02 \x01(\x05\"d\n#RotateWebhookEndpointSecretResponse\x12=\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32+.payment_engine.webhooks.v1.WebhookEndpoint\"0\n\x1c\x45nableWebhookEndpointRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"^\n\x1d\x45nableWebhookEndpointResponse\x12=\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32+.payment_engine.webhooks.v1.WebhookEndpoint\".\n\x1aTestWebhookEndpointRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x8e\x01\n\x1bTestWebhookEndpointResponse\x12\x30\n\x05\x65vent\x18\x01 \x01(\x0b\x32!.payment_engine.webhooks.v1.Event\x12=\n\x08\x64\x65livery\x18\x02 \x01(\x0b\x32+.payment_engine.webhooks.v1.WebhookDelivery\"\xc4\x01\n\x16WebhookDeliveryAttempt\x12\x16\n\x0e\x61ttempt_number\x18\x01 \x01(\x05\x12\x30\n\x0c\x61ttempted_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bstatus_code\x18\x03 \x01(\x05\x12\x12\n\nlatency_ms\x18\x04 \x01(\x05\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\x15\n\rresponse_body\x18\x06 \x01(\t\x12\x11\n\tsucceeded\x18\x07 \x01(\x08\"\xd4\x03\n\x0fWebhookDelivery\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x65ndpoint_id\x18\x02 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x03 \x01(\t\x12\x12\n\nevent_type\x18\x04 \x01(\t\x12\x41\n\x06status\x18\x05 \x01(\x0e\x32\x31.payment_engine.webhooks.v1.WebhookDeliveryStatus\x12\x43\n\x07trigger\x18\x06 \x01(\x0e\x32\x32.payment_engine.webhooks.v1.WebhookDeliveryTrigger\x12\x15\n\rattempt_count\x18\x07 \x01(\x05\x12\x33\n\x0fnext_attempt_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63ompleted_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x44\n\x08\x61ttempts\x18\x0b \x03(\x0b\x32\x32.payment_engine.webhooks.v1.WebhookDeliveryAttempt\"\xb5\x01\n\x1cListWebhookDeliveriesRequest\x12\x19\n\x0b\x65ndpoint_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x04 \x01(\t\x12\x41\n\x06status\x18\x05 \x01(\x0e\x32\x31.payment_engine.webhooks.v1.WebhookDeliveryStatus\"y\n\x1dListWebhookDeliveriesResponse\x12?\n\ndeliveries\x18\x01 \x03(\x0b\x32+.payment_engine.webhooks.v1.WebhookDelivery\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x97\x01\n\x05\x45vent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x12\n\nevent_type\x18\x02 \x01(\t\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12%\n\x04\x64\x61ta\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x11\n\ttenant_id\x18\x05 \x01(\t\"\xb5\x01\n\x11ListEventsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x12\n\nevent_type\x18\x03 \x01(\t\x12\x31\n\rcreated_after\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x63reated_before\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"`\n\x12ListEventsResponse\x12\x31\n\x06\x65vents\x18\x01 \x03(\x0b\x32!.payment_engine.webhooks.v1.Event\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"#\n\x0fGetEventRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"D\n\x10GetEventResponse\x12\x30\n\x05\x65vent\x18\x01 \x01(\x0b\x32!.payment_engine.webhooks.v1.Event\">\n\x15RedeliverEventRequest\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x65ndpoint_id\x18\x02 \x01(\t\"Y\n\x16RedeliverEventResponse\x12?\n\ndeliveries\x18\x01 \x03(\x0b\x32+.payment_engine.webhooks.v1.WebhookDelivery\"I\n\x14PublishEventsRequest\x12\x31\n\x06\x65vents\x18\x01 \x03(\x0b\x32!.payment_engine.webhooks.v1.Event\"H\n\x15PublishEventsResponse\x12\x16\n\x0e\x61\x63\x63\x65pted_count\x18\x01 \x01(\x05\x12\x17\n\x0f\x64uplicate_count\x18\x02 \x01(\x05*\x8b\x01\n\x15WebhookEndpointStatus\x12\'\n#WEBHOOK_ENDPOINT_STATUS_UNSPECIFIED\x10\x00\x12#\n\x1fWEBHOOK_ENDPOINT_STATUS_ENABLED\x10\x01\x12$\n WEBHOOK_ENDPOINT_STATUS_DISABLED\x10\x02*\xb0\x01\n\x15WebhookDeliveryStatus\x12\'\n#WEBHOOK_DELIVERY_STATUS_UNSPECIFIED\x10\x00\x12#\n\x1fWEBHOOK_DELIVERY_STATUS_PENDING\x10\x01\x12%\n!WEBHOOK_DELIVERY_STATUS_SUCCEEDED\x10\x02\x12\"\n\x1eWEBHOOK_DELIVERY_STATUS_FAILED\x10\x03*\xb2\x01\n\x16WebhookDeliveryTrigger\x12(\n$WEBHOOK_DELIVERY_TRIGGER_UNSPECIFIED\x10\x00\x12\"\n\x1eWEBHOOK_DELIVERY_TRIGGER_EVENT\x10\x01\x12\'\n#WEBHOOK_DELIVERY_TRIGGER_REDELIVERY\x10\x02\x12!\n\x1dWEBHOOK_DELIVERY_TRIGGER_TEST\x10\x03\x32\x87\x14\n\x0fWebhooksService\x12\xcf\x01\n\x15\x43reateWebhookEndpoint\x12\x38.payment_engine.webhooks.v1.CreateWebhookEndpointRequest\x1a\x39.payment_engine.webhooks.v1.CreateWebhookEndpointResponse\"A\xea\xe0\x18\x0f\x12\rwebhook:write\x82\xd3\xe4\x93\x02(\"\x19/api/v1/webhook-endpoints:\x01*b\x08\x65ndpoint\x12\xbe\x01\n\x14ListWebhookEndpoints\x12\x37.payment_engine.webhooks.v1.ListWebhookEndpointsRequest\x1a\x38.payment_engine.webhooks.v1.ListWebhookEndpointsResponse\"3\xea\xe0\x18\x0e\x12\x0cwebhook:read\x82\xd3\xe4\x93\x02\x1b\x12\x19/api/v1/webhook-endpoints\x12\xc7\x01\n\x12GetWebhookEndpoint\x12\x35.payment_engine.webhooks.v1.GetWebhookEndpointRequest\x1a\x36.payment_engine.webhooks.v1.GetWebhookEndpointResponse\"B\xea\xe0\x18\x0e\x12\x0cwebhook:read\x82\xd3\xe4\x93\x02*\x12\x1e/api/v1/webhook-endpoints/{id}b\x08\x65ndpoint\x12\xe4\x01\n\x15UpdateWebhookEndpoint\x12\x38.payment_engine.webhooks.v1.UpdateWebhookEndpointRequest\x1a\x39.payment_engine.webhooks.v1.UpdateWebhookEndpointResponse\"V\xea\xe0\x18\x0f\x12\rwebhook:write\x82\xd3\xe4\x93\x02=2\'/api/v1/webhook-endpoints/{endpoint.id}:\x08\x65ndpointb\x08\x65ndpoint\x12\xc7\x01\n\x15\x44\x65leteWebhookEndpoint\x12\x38.payment_engine.webhooks.v1.DeleteWebhookEndpointRequest\x1a\x39.payment_engine.webhooks.v1.DeleteWebhookEndpointResponse\"9\xea\xe0\x18\x0f\x12\rwebhook:write\x82\xd3\xe4\x93\x02 *\x1e/api/v1/webhook-endpoints/{id}\x12\xf3\x01\n\x1bRotateWebhookEndpointSecret\x12>.payment_engine.webhooks.v1.RotateWebhookEndpointSecretRequest\x1a?.payment_engine.webhooks.v1.RotateWebhookEndpointSecretResponse\"S\xea\xe0\x18\x0f\x12\rwebhook:write\x82\xd3\xe4\x93\x02:\"+/api/v1/webhook-endpoints/{id}:rotateSecret:\x01*b\x08\x65ndpoint\x12\xdb\x01\n\x15\x45nableWebhookEndpoint\x12\x38.payment_engine.webhooks.v1.EnableWebhookEndpointRequest\x1a\x39.payment_engine.webhooks.v1.EnableWebhookEndpointResponse\"M\xea\xe0\x18\x0f\x12\rwebhook:write\x82\xd3\xe4\x93\x02\x34\"%/api/v1/webhook-endpoints/{id}:enable:\x01*b\x08\x65ndpoint\x12\xc9\x01\n\x13TestWebhookEndpoint\x12\x36.payment_engine.webhooks.v1.TestWebhookEndpointRequest\x1a\x37.payment_engine.webhooks.v1.TestWebhookEndpointResponse\"A\xea\xe0\x18\x0f\x12\rwebhook:write\x82\xd3\xe4\x93\x02(\"#/api/v1/webhook-endpoints/{id}:test:\x01*\x12\xda\x01\n\x15ListWebhookDeliveries\x12\x38.payment_engine.webhooks.v1.ListWebhookDeliveriesRequest\x1a\x39.payment_engine.webhooks.v1.ListWebhookDeliveriesResponse\"L\xea\xe0\x18\x0e\x12\x0cwebhook:read\x82\xd3\xe4\x93\x02\x34\x12\x32/api/v1/webhook-endpoints/{endpoint_id}/deliveries\x12\x95\x01\n\nListEvents\x12-.payment_engine.webhooks.v1.ListEventsRequest\x1a..payment_engine.webhooks.v1.ListEventsResponse\"(\xea\xe0\x18\x0e\x12\x0cwebhook:read\x82\xd3\xe4\x93\x02\x10\x12\x0e/api/v1/events\x12\x9b\x01\n\x08GetEvent\x12+.payment_engine.webhooks.v1.GetEventRequest\x1a,.payment_engine.webhooks.v1.GetEventResponse\"4\xea\xe0\x18\x0e\x12\x0cwebhook:read\x82\xd3\xe4\x93\x02\x1c\x12\x13/api/v1/events/{id}b\x05\x65vent\x12\xb4\x01\n\x0eRedeliverEvent\x12\x31.payment_engine.webhooks.v1.RedeliverEventRequest\x1a\x32.payment_engine.webhooks.v1.RedeliverEventResponse\";\xea\xe0\x18\x0f\x12\rwebhook:write\x82\xd3\xe4\x93\x02\"\"\x1d/api/v1/events/{id}:redeliver:\x01*\x12|\n\rPublishEvents\x12\x30.payment_engine.webhooks.v1.PublishEventsRequest\x1a\x31.payment_engine.webhooks.v1.PublishEventsResponse\"\x06\xea\xe0\x18\x02\x18\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'payment_engine.webhooks.v1.webhooks_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_CREATEWEBHOOKENDPOINTREQUEST'].fields_by_name['url']._loaded_options = None
+  _globals['_CREATEWEBHOOKENDPOINTREQUEST'].fields_by_name['url']._serialized_options = b'\342A\001\002'
+  _globals['_GETWEBHOOKENDPOINTREQUEST'].fields_by_name['id']._loaded_options = None
+  _globals['_GETWEBHOOKENDPOINTREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002'
+  _globals['_UPDATEWEBHOOKENDPOINTREQUEST'].fields_by_name['endpoint']._loaded_options = None
+  _globals['_UPDATEWEBHOOKENDPOINTREQUEST'].fields_by_name['endpoint']._serialized_options = b'\342A\001\002'
+  _globals['_DELETEWEBHOOKENDPOINTREQUEST'].fields_by_name['id']._loaded_options = None
+  _globals['_DELETEWEBHOOKENDPOINTREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002'
+  _globals['_ROTATEWEBHOOKENDPOINTSECRETREQUEST'].fields_by_name['id']._loaded_options = None
+  _globals['_ROTATEWEBHOOKENDPOINTSECRETREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002'
+  _globals['_ENABLEWEBHOOKENDPOINTREQUEST'].fields_by_name['id']._loaded_options = None
+  _globals['_ENABLEWEBHOOKENDPOINTREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002'
+  _globals['_TESTWEBHOOKENDPOINTREQUEST'].fields_by_name['id']._loaded_options = None
+  _globals['_TESTWEBHOOKENDPOINTREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002'
+  _globals['_LISTWEBHOOKDELIVERIESREQUEST'].fields_by_name['endpoint_id']._loaded_options = None
+  _globals['_LISTWEBHOOKDELIVERIESREQUEST'].fields_by_name['endpoint_id']._serialized_options = b'\342A\001\002'
+  _globals['_GETEVENTREQUEST'].fields_by_name['id']._loaded_options = None
+  _globals['_GETEVENTREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002'
+  _globals['_REDELIVEREVENTREQUEST'].fields_by_name['id']._loaded_options = None
+  _globals['_REDELIVEREVENTREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002'
   _globals['_WEBHOOKSSERVICE'].methods_by_name['CreateWebhookEndpoint']._loaded_options = None
   _globals['_WEBHOOKSSERVICE'].methods_by_name['CreateWebhookEndpoint']._serialized_options = b'\352\340\030\017\022\rwebhook:write\202\323\344\223\002(\"\031/api/v1/webhook-endpoints:\001*b\010endpoint'
   _globals['_WEBHOOKSSERVICE'].methods_by_name['ListWebhookEndpoints']._loaded_options = None
@@ -62,72 +83,72 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WEBHOOKSSERVICE'].methods_by_name['RedeliverEvent']._serialized_options = b'\352\340\030\017\022\rwebhook:write\202\323\344\223\002\"\"\035/api/v1/events/{id}:redeliver:\001*'
   _globals['_WEBHOOKSSERVICE'].methods_by_name['PublishEvents']._loaded_options = None
   _globals['_WEBHOOKSSERVICE'].methods_by_name['PublishEvents']._serialized_options = b'\352\340\030\002\030\001'
-  _globals['_WEBHOOKENDPOINTSTATUS']._serialized_start=3845
-  _globals['_WEBHOOKENDPOINTSTATUS']._serialized_end=3984
-  _globals['_WEBHOOKDELIVERYSTATUS']._serialized_start=3987
-  _globals['_WEBHOOKDELIVERYSTATUS']._serialized_end=4163
-  _globals['_WEBHOOKDELIVERYTRIGGER']._serialized_start=4166
-  _globals['_WEBHOOKDELIVERYTRIGGER']._serialized_end=4344
-  _globals['_WEBHOOKENDPOINT']._serialized_start=246
-  _globals['_WEBHOOKENDPOINT']._serialized_end=677
-  _globals['_CREATEWEBHOOKENDPOINTREQUEST']._serialized_start=679
-  _globals['_CREATEWEBHOOKENDPOINTREQUEST']._serialized_end=764
-  _globals['_CREATEWEBHOOKENDPOINTRESPONSE']._serialized_start=766
-  _globals['_CREATEWEBHOOKENDPOINTRESPONSE']._serialized_end=860
-  _globals['_LISTWEBHOOKENDPOINTSREQUEST']._serialized_start=862
-  _globals['_LISTWEBHOOKENDPOINTSREQUEST']._serialized_end=930
-  _globals['_LISTWEBHOOKENDPOINTSRESPONSE']._serialized_start=932
-  _globals['_LISTWEBHOOKENDPOINTSRESPONSE']._serialized_end=1051
-  _globals['_GETWEBHOOKENDPOINTREQUEST']._serialized_start=1053
-  _globals['_GETWEBHOOKENDPOINTREQUEST']._serialized_end=1092
-  _globals['_GETWEBHOOKENDPOINTRESPONSE']._serialized_start=1094
-  _globals['_GETWEBHOOKENDPOINTRESPONSE']._serialized_end=1185
-  _globals['_UPDATEWEBHOOKENDPOINTREQUEST']._serialized_start=1188
-  _globals['_UPDATEWEBHOOKENDPOINTREQUEST']._serialized_end=1330
-  _globals['_UPDATEWEBHOOKENDPOINTRESPONSE']._serialized_start=1332
-  _globals['_UPDATEWEBHOOKENDPOINTRESPONSE']._serialized_end=1426
-  _globals['_DELETEWEBHOOKENDPOINTREQUEST']._serialized_start=1428
-  _globals['_DELETEWEBHOOKENDPOINTREQUEST']._serialized_end=1470
-  _globals['_DELETEWEBHOOKENDPOINTRESPONSE']._serialized_start=1472
-  _globals['_DELETEWEBHOOKENDPOINTRESPONSE']._serialized_end=1532
-  _globals['_ROTATEWEBHOOKENDPOINTSECRETREQUEST']._serialized_start=1534
-  _globals['_ROTATEWEBHOOKENDPOINTSECRETREQUEST']._serialized_end=1607
-  _globals['_ROTATEWEBHOOKENDPOINTSECRETRESPONSE']._serialized_start=1609
-  _globals['_ROTATEWEBHOOKENDPOINTSECRETRESPONSE']._serialized_end=1709
-  _globals['_ENABLEWEBHOOKENDPOINTREQUEST']._serialized_start=1711
-  _globals['_ENABLEWEBHOOKENDPOINTREQUEST']._serialized_end=1753
-  _globals['_ENABLEWEBHOOKENDPOINTRESPONSE']._serialized_start=1755
-  _globals['_ENABLEWEBHOOKENDPOINTRESPONSE']._serialized_end=1849
-  _globals['_TESTWEBHOOKENDPOINTREQUEST']._serialized_start=1851
-  _globals['_TESTWEBHOOKENDPOINTREQUEST']._serialized_end=1891
-  _globals['_TESTWEBHOOKENDPOINTRESPONSE']._serialized_start=1894
-  _globals['_TESTWEBHOOKENDPOINTRESPONSE']._serialized_end=2036
-  _globals['_WEBHOOKDELIVERYATTEMPT']._serialized_start=2039
-  _globals['_WEBHOOKDELIVERYATTEMPT']._serialized_end=2235
-  _globals['_WEBHOOKDELIVERY']._serialized_start=2238
-  _globals['_WEBHOOKDELIVERY']._serialized_end=2706
-  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_start=2709
-  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_end=2884
-  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_start=2886
-  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_end=3007
-  _globals['_EVENT']._serialized_start=3010
-  _globals['_EVENT']._serialized_end=3161
-  _globals['_LISTEVENTSREQUEST']._serialized_start=3164
-  _globals['_LISTEVENTSREQUEST']._serialized_end=3345
-  _globals['_LISTEVENTSRESPONSE']._serialized_start=3347
-  _globals['_LISTEVENTSRESPONSE']._serialized_end=3443
-  _globals['_GETEVENTREQUEST']._serialized_start=3445
-  _globals['_GETEVENTREQUEST']._serialized_end=3474
-  _globals['_GETEVENTRESPONSE']._serialized_start=3476
-  _globals['_GETEVENTRESPONSE']._serialized_end=3544
-  _globals['_REDELIVEREVENTREQUEST']._serialized_start=3546
-  _globals['_REDELIVEREVENTREQUEST']._serialized_end=3602
-  _globals['_REDELIVEREVENTRESPONSE']._serialized_start=3604
-  _globals['_REDELIVEREVENTRESPONSE']._serialized_end=3693
-  _globals['_PUBLISHEVENTSREQUEST']._serialized_start=3695
-  _globals['_PUBLISHEVENTSREQUEST']._serialized_end=3768
-  _globals['_PUBLISHEVENTSRESPONSE']._serialized_start=3770
-  _globals['_PUBLISHEVENTSRESPONSE']._serialized_end=3842
-  _globals['_WEBHOOKSSERVICE']._serialized_start=4347
-  _globals['_WEBHOOKSSERVICE']._serialized_end=6914
+  _globals['_WEBHOOKENDPOINTSTATUS']._serialized_start=3938
+  _globals['_WEBHOOKENDPOINTSTATUS']._serialized_end=4077
+  _globals['_WEBHOOKDELIVERYSTATUS']._serialized_start=4080
+  _globals['_WEBHOOKDELIVERYSTATUS']._serialized_end=4256
+  _globals['_WEBHOOKDELIVERYTRIGGER']._serialized_start=4259
+  _globals['_WEBHOOKDELIVERYTRIGGER']._serialized_end=4437
+  _globals['_WEBHOOKENDPOINT']._serialized_start=279
+  _globals['_WEBHOOKENDPOINT']._serialized_end=710
+  _globals['_CREATEWEBHOOKENDPOINTREQUEST']._serialized_start=712
+  _globals['_CREATEWEBHOOKENDPOINTREQUEST']._serialized_end=803
+  _globals['_CREATEWEBHOOKENDPOINTRESPONSE']._serialized_start=805
+  _globals['_CREATEWEBHOOKENDPOINTRESPONSE']._serialized_end=899
+  _globals['_LISTWEBHOOKENDPOINTSREQUEST']._serialized_start=901
+  _globals['_LISTWEBHOOKENDPOINTSREQUEST']._serialized_end=969
+  _globals['_LISTWEBHOOKENDPOINTSRESPONSE']._serialized_start=971
+  _globals['_LISTWEBHOOKENDPOINTSRESPONSE']._serialized_end=1090
+  _globals['_GETWEBHOOKENDPOINTREQUEST']._serialized_start=1092
+  _globals['_GETWEBHOOKENDPOINTREQUEST']._serialized_end=1137
+  _globals['_GETWEBHOOKENDPOINTRESPONSE']._serialized_start=1139
+  _globals['_GETWEBHOOKENDPOINTRESPONSE']._serialized_end=1230
+  _globals['_UPDATEWEBHOOKENDPOINTREQUEST']._serialized_start=1233
+  _globals['_UPDATEWEBHOOKENDPOINTREQUEST']._serialized_end=1381
+  _globals['_UPDATEWEBHOOKENDPOINTRESPONSE']._serialized_start=1383
+  _globals['_UPDATEWEBHOOKENDPOINTRESPONSE']._serialized_end=1477
+  _globals['_DELETEWEBHOOKENDPOINTREQUEST']._serialized_start=1479
+  _globals['_DELETEWEBHOOKENDPOINTREQUEST']._serialized_end=1527
+  _globals['_DELETEWEBHOOKENDPOINTRESPONSE']._serialized_start=1529
+  _globals['_DELETEWEBHOOKENDPOINTRESPONSE']._serialized_end=1589
+  _globals['_ROTATEWEBHOOKENDPOINTSECRETREQUEST']._serialized_start=1591
+  _globals['_ROTATEWEBHOOKENDPOINTSECRETREQUEST']._serialized_end=1670
+  _globals['_ROTATEWEBHOOKENDPOINTSECRETRESPONSE']._serialized_start=1672
+  _globals['_ROTATEWEBHOOKENDPOINTSECRETRESPONSE']._serialized_end=1772
+  _globals['_ENABLEWEBHOOKENDPOINTREQUEST']._serialized_start=1774
+  _globals['_ENABLEWEBHOOKENDPOINTREQUEST']._serialized_end=1822
+  _globals['_ENABLEWEBHOOKENDPOINTRESPONSE']._serialized_start=1824
+  _globals['_ENABLEWEBHOOKENDPOINTRESPONSE']._serialized_end=1918
+  _globals['_TESTWEBHOOKENDPOINTREQUEST']._serialized_start=1920
+  _globals['_TESTWEBHOOKENDPOINTREQUEST']._serialized_end=1966
+  _globals['_TESTWEBHOOKENDPOINTRESPONSE']._serialized_start=1969
+  _globals['_TESTWEBHOOKENDPOINTRESPONSE']._serialized_end=2111
+  _globals['_WEBHOOKDELIVERYATTEMPT']._serialized_start=2114
+  _globals['_WEBHOOKDELIVERYATTEMPT']._serialized_end=2310
+  _globals['_WEBHOOKDELIVERY']._serialized_start=2313
+  _globals['_WEBHOOKDELIVERY']._serialized_end=2781
+  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_start=2784
+  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_end=2965
+  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_start=2967
+  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_end=3088
+  _globals['_EVENT']._serialized_start=3091
+  _globals['_EVENT']._serialized_end=3242
+  _globals['_LISTEVENTSREQUEST']._serialized_start=3245
+  _globals['_LISTEVENTSREQUEST']._serialized_end=3426
+  _globals['_LISTEVENTSRESPONSE']._serialized_start=3428
+  _globals['_LISTEVENTSRESPONSE']._serialized_end=3524
+  _globals['_GETEVENTREQUEST']._serialized_start=3526
+  _globals['_GETEVENTREQUEST']._serialized_end=3561
+  _globals['_GETEVENTRESPONSE']._serialized_start=3563
+  _globals['_GETEVENTRESPONSE']._serialized_end=3631
+  _globals['_REDELIVEREVENTREQUEST']._serialized_start=3633
+  _globals['_REDELIVEREVENTREQUEST']._serialized_end=3695
+  _globals['_REDELIVEREVENTRESPONSE']._serialized_start=3697
+  _globals['_REDELIVEREVENTRESPONSE']._serialized_end=3786
+  _globals['_PUBLISHEVENTSREQUEST']._serialized_start=3788
+  _globals['_PUBLISHEVENTSREQUEST']._serialized_end=3861
+  _globals['_PUBLISHEVENTSRESPONSE']._serialized_start=3863
+  _globals['_PUBLISHEVENTSRESPONSE']._serialized_end=3935
+  _globals['_WEBHOOKSSERVICE']._serialized_start=4440
+  _globals['_WEBHOOKSSERVICE']._serialized_end=7007
 # @@protoc_insertion_point(module_scope)
