@@ -45,7 +45,6 @@ RULES_BEYOND_SCHEMA: Final = {
     ("CreateTransaction", "toAccountId"): "must differ from fromAccountId",
     ("CreateWebhookEndpoint", "url"): "must be a URL to a host the mode allows",
     ("UpdateWebhookEndpoint", "url"): "must be a URL to a host the mode allows",
-    ("BatchCreateTransactions", "atomic"): "atomic mode is refused until the engine offers it",
 }
 # Swagger 2.0 cannot constrain the keys of a free-form object (no propertyNames), so a
 # NUL in a metadata key or nested value is refused by the engine beyond the contract.
