@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from bench.stats import LatencySummary, ratio
 
+NOT_ENGINE: Final = frozenset({"bench", "receiver", "others"})
 CPU_COLUMNS: Final = (
     "gateway",
     "auth",
@@ -48,6 +49,15 @@ class Row:
     def ratio(self) -> float | None:
         return ratio(self.ops_per_s, self.baseline_tps)
 
+    @property
+    def engine_cpu_ms_per_op(self) -> float | None:
+        """CPU of every engine process (services, gateway, PostgreSQL, its host) per
+        operation; the load generator, the receiver and the neighbours are not counted."""
+        engine_percent = sum(v for name, v in self.cpu_percent.items() if name not in NOT_ENGINE)
+        if not self.cpu_percent or not self.ops_per_s:
+            return None
+        return engine_percent / 100 / self.ops_per_s * 1000
+
     def as_json(self) -> dict[str, Any]:
         return {
             "scenario": self.scenario,
@@ -61,6 +71,7 @@ class Row:
             "pgbench_tps_same_clients": None if self.baseline_tps is None else round(self.baseline_tps, 2),
             "ratio_to_pgbench": None if self.ratio is None else round(self.ratio, 4),
             "cpu_percent_of_one_core": {name: round(value, 1) for name, value in self.cpu_percent.items()},
+            "engine_cpu_ms_per_op": self.engine_cpu_ms_per_op,
             "details": self.details,
         }
 
@@ -103,7 +114,9 @@ def cpu_table(rows: Sequence[Row]) -> list[str]:
     if not columns:
         return []
     header = (
-        f"{'scenario':<36} {'clients':>7} " + " ".join(f"{name[:12]:>12}" for name in columns) + "  total"
+        f"{'scenario':<36} {'clients':>7} "
+        + " ".join(f"{name[:12]:>12}" for name in columns)
+        + "  total  engine CPU ms/op"
     )
     lines = [header, "-" * len(header)]
     for row in rows:
@@ -111,7 +124,8 @@ def cpu_table(rows: Sequence[Row]) -> list[str]:
             continue
         cells = " ".join(f"{_number(row.cpu_percent.get(name), 0):>12}" for name in columns)
         total = sum(row.cpu_percent.values())
-        lines.append(f"{row.label:<36} {row.clients:>7} {cells}  {total:5.0f}")
+        per_op = row.engine_cpu_ms_per_op
+        lines.append(f"{row.label:<36} {row.clients:>7} {cells}  {total:5.0f}  {_number(per_op, 2):>16}")
     return lines
 
 
