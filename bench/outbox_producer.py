@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib.auth_client import AuthClient, ServiceTokenSource
 from corelib.outbox import outbox_table, record_event
-from corelib.outbox_relay import run_relay, webhooks_publisher
+from corelib.outbox_relay import run_woken_relay, webhooks_publisher
 
 PRODUCER_SCHEMA: Final = "bench_producer"
 # One commit per tick, with every event due by then — as payments commit one by one.
@@ -89,7 +89,15 @@ async def relaying(
         tokens = ServiceTokenSource(
             AuthClient(auth), service_name=PRODUCER_SERVICE, service_secret=service_secret
         )
-        relay = asyncio.create_task(run_relay(engine, table, webhooks_publisher(channel, tokens)))
+        # Exactly as a producing service relays: woken by its commits' NOTIFY.
+        relay = asyncio.create_task(
+            run_woken_relay(
+                engine.url.render_as_string(hide_password=False),
+                engine,
+                table,
+                webhooks_publisher(channel, tokens),
+            )
+        )
         try:
             yield
         finally:

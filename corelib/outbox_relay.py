@@ -147,6 +147,25 @@ def webhooks_publisher(
     return publish
 
 
+async def run_woken_relay(database_url: str, engine: AsyncEngine, table: Table, publish: Publish) -> None:
+    """`run_relay`, woken by the NOTIFY each producer's commit sends on the outbox's
+    channel; a lost wake-up costs at most the idle wait."""
+    woken = asyncio.Event()
+
+    async def wake_up() -> None:
+        woken.set()
+
+    feed = InvalidationFeed(
+        database_url, outbox_channel(table), on_message=lambda _payload: woken.set(), on_resync=wake_up
+    )
+    listening = asyncio.create_task(feed.run(), name=f"{table.fullname}-listener")
+    try:
+        await run_relay(engine, table, publish, wake=woken)
+    finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
+
+
 def outbox_relay_job(
     settings: Settings,
     engine: AsyncEngine,
@@ -154,32 +173,22 @@ def outbox_relay_job(
     auth_client: AuthClient,
     *,
     service_name: str,
-    wake: asyncio.Event | None = None,
 ) -> Callable[[], Coroutine[Any, Any, None]]:
     """The background job a producing service adds to its ServiceProcess."""
-
-    woken = wake or asyncio.Event()
-
-    async def wake_up() -> None:
-        woken.set()
-
-    feed = InvalidationFeed(
-        settings.database_direct_url or settings.database_url,
-        outbox_channel(table),
-        on_message=lambda _payload: woken.set(),
-        on_resync=wake_up,
-    )
 
     async def job() -> None:
         tokens = ServiceTokenSource(
             auth_client, service_name=service_name, service_secret=settings.service_secret
         )
         channel = grpc.aio.insecure_channel(settings.webhooks_addr)
-        listening = asyncio.create_task(feed.run(), name=f"{service_name}-outbox-listener")
         try:
-            await run_relay(engine, table, webhooks_publisher(channel, tokens), wake=woken)
+            await run_woken_relay(
+                settings.database_direct_url or settings.database_url,
+                engine,
+                table,
+                webhooks_publisher(channel, tokens),
+            )
         finally:
-            listening.cancel()
             await channel.close()
 
     return job

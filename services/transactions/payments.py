@@ -311,8 +311,10 @@ class Payments:
             and (owner := owners.get(r.order.from_account_id)) is not None
             and owner.tenant_id != r.caller.tenant_id
         ]
-        async with self._engine.connect() as conn:
-            grants = await repository.find_debit_authorizations(conn, pulls)
+        grants: dict[tuple[str, str], repository.DebitAuthorizationRow] = {}
+        if pulls:
+            async with self._engine.connect() as conn:
+                grants = await repository.find_debit_authorizations(conn, pulls)
         drafts = []
         now = utc_now()
         for index, (request, rail, key) in checked.items():

@@ -88,14 +88,21 @@ def test_two_replicas_of_every_worker_share_the_work(engine_stack_factory: Engin
                 ).fetchall()
             )
             assert journals == dict.fromkeys(ids, 1)
-            events: dict[str, int] = dict(
-                db.execute(
-                    "SELECT payload->>'transactionId', count(*) FROM transactions.outbox "
-                    "WHERE event_type = 'transaction.completed' AND payload->>'transactionId' = ANY(%s) "
-                    "GROUP BY 1",
-                    (ids,),
-                ).fetchall()
-            )
+            # One completion event per payment reaches the webhooks service (its event
+            # log is keyed by event id, so a payment finished twice would show twice).
+            deadline = time.monotonic() + SETTLE_DEADLINE_S
+            while True:
+                events: dict[str, int] = dict(
+                    db.execute(
+                        "SELECT data->>'transactionId', count(*) FROM webhooks.events "
+                        "WHERE event_type = 'transaction.completed' AND data->>'transactionId' = ANY(%s) "
+                        "GROUP BY 1",
+                        (ids,),
+                    ).fetchall()
+                )
+                if len(events) == len(ids) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
             assert events == dict.fromkeys(ids, 1)
             batches = db.execute("SELECT count(*) FROM transactions.ach_batches").fetchone()
             assert batches is not None and batches[0] >= 1

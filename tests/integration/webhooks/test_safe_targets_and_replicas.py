@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Final
 
 from payment_engine_protos.webhooks.v1 import webhooks_pb2 as pb
 
@@ -64,8 +65,13 @@ async def test_production_refuses_a_host_that_resolves_inside(database_url: str)
     assert mixed_attempt.error.startswith("refused: mixed.example.com resolves to 10.0.0.7")
 
 
+REPLICAS_TIMEOUT_MS: Final = 10_000
+
+
 async def test_replicas_deliver_each_event_once(database_url: str) -> None:
-    async with running_webhooks(database_url, replicas=3) as stack:
+    # A generous attempt timeout: an answer slower than the timeout is retried by design
+    # (at least once), and a loaded machine must not turn that into a false duplicate.
+    async with running_webhooks(database_url, replicas=3, timeout_ms=REPLICAS_TIMEOUT_MS) as stack:
         tenant = await stack.new_tenant("Replicas")
         receiver = await Receiver().start()
         try:

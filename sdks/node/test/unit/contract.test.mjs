@@ -120,6 +120,8 @@ const MODELS = {
   v1FundAccountResponse: "Funding",
   v1PaymentType: "PaymentType",
   v1WebhookEndpoint: "WebhookEndpoint",
+  // The PATCH body: the endpoint itself, less what the path names.
+  UpdateWebhookEndpointBody: "WebhookEndpoint",
   v1CreateWebhookEndpointRequest: "CreateWebhookEndpointParams",
   v1DeleteWebhookEndpointResponse: "DeletedWebhookEndpoint",
   v1RotateWebhookEndpointSecretRequest: "RotateSecretOptions",
