@@ -26,6 +26,7 @@ def options(tmp_path: Path) -> StackOptions:
     return StackOptions(
         data_dir=tmp_path / "engine",
         gateway_port=0,
+        portal_port=0,
         grpc_ports={},
         postgres_tuning=FAST_UNSAFE,
         postgres_port=0,
