@@ -16,6 +16,7 @@ from tests.browser.portal_browser import Tenant, new_tenant, sign_in
 from tests.harness.engine import EngineHandle
 
 pytestmark = pytest.mark.timeout(180)
+STARTUP_POLLS_MAX = 500
 
 
 async def test_a_second_tenant_sees_nothing_of_the_first(
@@ -89,8 +90,11 @@ async def hostile_site(html: str) -> AsyncIterator[str]:
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="off"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
+    for _ in range(STARTUP_POLLS_MAX):
+        if server.started:
+            break
         await asyncio.sleep(0.01)
+    assert server.started, "the hostile site did not start"
     try:
         yield f"http://localhost:{sock.getsockname()[1]}/"
     finally:
