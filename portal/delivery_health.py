@@ -69,6 +69,11 @@ def endpoint_health(
         if not a.get("succeeded")
     ]
     known_failures = [t for t in failed_attempts if t is not None]
-    since = min(starts) if starts else (min(known_failures) if known_failures else None)
-    disabled_around = min(starts) + schedule_total if starts else None
+    # The engine's own record when it gives one; else the oldest failure the log shows.
+    reported = parse_time(endpoint.get("failingSince"))
+    since = reported or (min(starts) if starts else (min(known_failures) if known_failures else None))
+    if starts:
+        disabled_around: datetime | None = min(starts) + schedule_total
+    else:
+        disabled_around = reported + schedule_total if reported else None
     return EndpointHealth(failing=True, failing_since=since, disabled_around=disabled_around)

@@ -26,6 +26,7 @@ DESCRIPTION_CHARS_MAX: Final = 500
 OVERLAP_HOURS_DEFAULT: Final = 24
 OVERLAP_HOURS_MAX: Final = 7 * 24
 DELIVERIES_SHOWN_MAX: Final = 25
+DISABLED_REASON_CHARS_MAX: Final = 500
 
 
 async def _list_page(
@@ -122,6 +123,17 @@ async def enable_endpoint(request: Request) -> Response:
     return redirect(f"/portal/webhooks/{endpoint_id}", notice="enabled")
 
 
+async def disable_endpoint(request: Request) -> Response:
+    session = signed_in(request)
+    form = await checked_form(request, session)
+    endpoint_id = path_id(request, "endpoint_id")
+    reason = field(form, "reason")[:DISABLED_REASON_CHARS_MAX]
+    await api(request).call(
+        session, "POST", f"/api/v1/webhook-endpoints/{endpoint_id}:disable", body={"reason": reason}
+    )
+    return redirect(f"/portal/webhooks/{endpoint_id}", notice="disabled")
+
+
 async def test_endpoint(request: Request) -> Response:
     session = signed_in(request)
     await checked_form(request, session)
@@ -136,5 +148,6 @@ routes = [
     Route("/portal/webhooks/{endpoint_id}", show_endpoint, methods=["GET"]),
     Route("/portal/webhooks/{endpoint_id}/rotate-secret", rotate_secret, methods=["POST"]),
     Route("/portal/webhooks/{endpoint_id}/enable", enable_endpoint, methods=["POST"]),
+    Route("/portal/webhooks/{endpoint_id}/disable", disable_endpoint, methods=["POST"]),
     Route("/portal/webhooks/{endpoint_id}/test", test_endpoint, methods=["POST"]),
 ]

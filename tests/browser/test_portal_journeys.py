@@ -129,6 +129,18 @@ async def journey_rotation(
         await expect(verdicts.nth(1)).to_have_text(f"verifies with the {which} secret")
 
 
+async def journey_disable(page: Page, endpoint_url: str) -> None:
+    """Disabled by hand, enabled again."""
+    await page.goto(endpoint_url)
+    await page.get_by_label("Reason (optional)").fill("receiver maintenance")
+    await page.get_by_role("button", name="Disable endpoint").click()
+    await expect(page.locator("#disabled-heading")).to_be_visible()
+    await expect(page.locator("main")).to_contain_text("receiver maintenance")
+    await page.get_by_role("button", name="Enable again").click()
+    await expect(page.locator("main")).to_contain_text("enabled again")
+    await expect(page.get_by_role("button", name="Disable endpoint")).to_be_visible()
+
+
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 async def test_an_integrator_does_everything_in_the_browser(
     browser: Browser, engine_stack: EngineHandle, tenant: Tenant, receiver: Receiver, javascript: bool
@@ -145,6 +157,7 @@ async def test_an_integrator_does_everything_in_the_browser(
         await journey_failing_receiver(page, portal_url, tenant, receiver, endpoint_url)
         await journey_failure_trigger(page, portal_url, tenant)
         await journey_rotation(page, portal_url, receiver, endpoint_url, secret)
+        await journey_disable(page, endpoint_url)
     finally:
         await context.close()
     assert csp_errors == []
