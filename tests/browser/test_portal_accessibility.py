@@ -70,6 +70,9 @@ async def test_every_page_meets_wcag_22_aa(
 
         await page.goto(portal_url + "sandbox")
         await check_page(page, axe_source, "14-sandbox", failures)
+        # Other tests add accounts to the sandbox tenant: name the guide's two.
+        await page.get_by_label("From", exact=True).select_option("test_acc_001")
+        await page.get_by_label("To", exact=True).select_option("test_acc_002")
         await page.get_by_label("Rail").select_option("WIRE_DOMESTIC")
         await page.get_by_label("Amount", exact=True).fill("21.02")
         await page.get_by_role("button", name="Send payment").click()

@@ -78,8 +78,8 @@ async def journey_failing_receiver(
     await pay(page, portal_url, tenant, "RTP", "10.00")
     endpoint_id = endpoint_url.rsplit("/", 1)[-1]
     await page.goto(f"{portal_url}events?endpoint={endpoint_id}&status=pending")
-    await reload_until(page, "main", "500")
-    first = page.locator("article.delivery").first
+    await reload_until(page, "article.delivery .http-status", "500")
+    first = page.locator("article.delivery", has=page.locator(".http-status", has_text="500")).first
     await expect(first.locator(".http-status").first).to_have_text("500")
     await expect(first.locator(".next-retry")).to_be_visible()
     await first.locator("h3 a").click()
@@ -97,8 +97,8 @@ async def journey_failure_trigger(page: Page, portal_url: str, tenant: Tenant) -
     transaction_id = await pay(page, portal_url, tenant, "RTP", "31.01")
     await reload_until(page, "#transaction-status", "FAILED")
     await expect(page.locator("#failure-reason")).to_contain_text("AC04 account closed")
-    await reload_until(page, "main", "transaction.failed")
-    await reload_until(page, "article.delivery", "transaction.failed")
+    await reload_until(page, "#trace table", "transaction.failed")
+    await reload_until(page, "article.delivery h3", "transaction.failed")
     return transaction_id
 
 

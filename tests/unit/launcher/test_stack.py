@@ -15,7 +15,7 @@ import pytest
 from launcher.embedded_db import FAST_UNSAFE
 from launcher.output import StreamSink
 from launcher.stack import EngineStack, RunningEngine, StackOptions
-from launcher.topology import GATEWAY_NAME, gateway_installed, installed_services
+from launcher.topology import GATEWAY_NAME, PORTAL_NAME, gateway_installed, installed_services
 from tests.harness.engine import read_tail
 
 HTTP_TIMEOUT_S = 10.0
@@ -58,8 +58,9 @@ def test_up_starts_every_process_and_its_saved_credentials_log_in(
 ) -> None:
     running = start(run_engine, options, tmp_path / "engine.log")
 
-    expected = [*installed_services(), *([GATEWAY_NAME] if gateway_installed() else [])]
+    expected = [*installed_services(), *([GATEWAY_NAME, PORTAL_NAME] if gateway_installed() else [])]
     assert run_engine[0].supervisor.names == expected
+    assert (running.portal_url is not None) == gateway_installed()
     assert running.credentials is not None and running.credentials_file is not None
     assert stat.S_IMODE(running.credentials_file.stat().st_mode) == 0o600
     saved = json.loads(running.credentials_file.read_text())
