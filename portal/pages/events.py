@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from portal.api_client import PAGE_SIZE_MAX, ApiError
+from portal.api_client import ApiError
+from portal.delivery_log import api_time, list_deliveries, list_endpoints
 from portal.pages.webhooks import EVENT_TYPES
 from portal.rendering import parse_time, render_page
 from portal.sessions import PortalSession
@@ -25,53 +26,8 @@ DELIVERY_STATUSES: Final = {
     "failed": "WEBHOOK_DELIVERY_STATUS_FAILED",
 }
 # Bounds of what one page asks the API for.
-ENDPOINTS_SCANNED_MAX: Final = 20
 DELIVERY_PAGES_MAX: Final = 10
 RECOVER_EVENTS_MAX: Final = 500
-
-
-def _iso(value: str) -> str:
-    """A datetime-local field (or an ISO time) as the API's RFC 3339 UTC, or ""."""
-    if not value:
-        return ""
-    moment = parse_time(value)
-    if moment is None:
-        return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-async def _endpoints(request: Request, session: PortalSession) -> list[dict[str, Any]]:
-    listing = await api(request).call(
-        session, "GET", "/api/v1/webhook-endpoints", params={"page_size": ENDPOINTS_SCANNED_MAX}
-    )
-    return list(listing.get("endpoints", []))
-
-
-async def _deliveries(
-    request: Request,
-    session: PortalSession,
-    endpoint_id: str,
-    *,
-    status: str = "",
-    event_id: str = "",
-    pages_max: int = 1,
-) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    token = ""
-    for _page in range(pages_max):
-        params: dict[str, str | int] = {"page_size": PAGE_SIZE_MAX, "status": status, "event_id": event_id}
-        if token:
-            params["page_token"] = token
-        page = await api(request).call(
-            session, "GET", f"/api/v1/webhook-endpoints/{endpoint_id}/deliveries", params=params
-        )
-        found.extend(page.get("deliveries", []))
-        token = str(page.get("nextPageToken") or "")
-        if not token:
-            break
-    return found
 
 
 def _within(created_at: str | None, after: str, before: str) -> bool:
@@ -101,8 +57,8 @@ async def show_events(request: Request) -> Response:
         "after": query.get("after", ""),
         "before": query.get("before", ""),
     }
-    after, before = _iso(filters["after"]), _iso(filters["before"])
-    endpoints = await _endpoints(request, session)
+    after, before = api_time(filters["after"]), api_time(filters["before"])
+    endpoints = await list_endpoints(request, session)
     events: list[dict[str, Any]] = []
     deliveries: list[dict[str, Any]] = []
     next_token = ""
@@ -110,7 +66,7 @@ async def show_events(request: Request) -> Response:
         # Delivery filters: the endpoints' delivery logs, narrowed to the type and times.
         chosen = [e for e in endpoints if not filters["endpoint"] or e["id"] == filters["endpoint"]]
         for endpoint in chosen:
-            for delivery in await _deliveries(
+            for delivery in await list_deliveries(
                 request, session, endpoint["id"], status=DELIVERY_STATUSES.get(filters["status"], "")
             ):
                 if _type_matches(str(delivery.get("eventType", "")), filters["type"]) and _within(
@@ -166,10 +122,10 @@ async def show_event(request: Request) -> Response:
     session = signed_in(request)
     event_id = path_id(request, "event_id")
     event = await api(request).call(session, "GET", f"/api/v1/events/{event_id}")
-    endpoints = await _endpoints(request, session)
+    endpoints = await list_endpoints(request, session)
     deliveries: list[dict[str, Any]] = []
     for endpoint in endpoints:
-        deliveries.extend(await _deliveries(request, session, endpoint["id"], event_id=event_id))
+        deliveries.extend(await list_deliveries(request, session, endpoint["id"], event_id=event_id))
     deliveries.sort(key=lambda d: str(d.get("createdAt", "")), reverse=True)
     urls = {e["id"]: e["url"] for e in endpoints}
     curls = {d["id"]: curl_command(urls.get(d.get("endpointId", ""), ""), event) for d in deliveries}
@@ -203,7 +159,7 @@ async def _recovery_plan(
     request: Request, session: PortalSession, endpoint_id: str, since: str
 ) -> tuple[list[str], list[str]]:
     """(events to send again, those of them that already reached the endpoint once)."""
-    failed = await _deliveries(
+    failed = await list_deliveries(
         request, session, endpoint_id, status=DELIVERY_STATUSES["failed"], pages_max=DELIVERY_PAGES_MAX
     )
     event_ids: list[str] = []
@@ -212,7 +168,7 @@ async def _recovery_plan(
         if _within(delivery.get("createdAt"), since, "") and event_id not in event_ids:
             event_ids.append(event_id)
     event_ids = event_ids[:RECOVER_EVENTS_MAX]
-    succeeded = await _deliveries(
+    succeeded = await list_deliveries(
         request, session, endpoint_id, status=DELIVERY_STATUSES["succeeded"], pages_max=DELIVERY_PAGES_MAX
     )
     delivered = {str(d.get("eventId", "")) for d in succeeded}
@@ -224,7 +180,7 @@ async def show_recover(request: Request) -> Response:
     endpoint_id = path_id(request, "endpoint_id")
     endpoint = await api(request).call(session, "GET", f"/api/v1/webhook-endpoints/{endpoint_id}")
     since_text = request.query_params.get("since", "")
-    since = _iso(since_text)
+    since = api_time(since_text)
     plan: tuple[list[str], list[str]] | None = None
     if since:
         plan = await _recovery_plan(request, session, endpoint_id, since)
@@ -245,7 +201,7 @@ async def recover(request: Request) -> Response:
     session = signed_in(request)
     form = await checked_form(request, session)
     endpoint_id = path_id(request, "endpoint_id")
-    since = _iso(field(form, "since"))
+    since = api_time(field(form, "since"))
     if not since:
         return redirect(f"/portal/webhooks/{endpoint_id}/recover")
     event_ids, _delivered = await _recovery_plan(request, session, endpoint_id, since)

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from portal.api_client import PAGE_SIZE_MAX, ApiError
-from portal.pages.events import _deliveries, _endpoints, _iso
+from portal.delivery_log import api_time, list_deliveries, list_endpoints
 from portal.rendering import render_page
 from portal.web import api, path_id, signed_in
 
@@ -36,8 +36,8 @@ async def show_transactions(request: Request) -> Response:
     }
     params |= {
         "page_size": LIST_PAGE_SIZE,
-        "created_after": _iso(filters["created_after"]),
-        "created_before": _iso(filters["created_before"]),
+        "created_after": api_time(filters["created_after"]),
+        "created_before": api_time(filters["created_before"]),
         "page_token": request.query_params.get("page_token", ""),
     }
     error = ""
@@ -98,11 +98,11 @@ async def show_transaction(request: Request) -> Response:
             break
     events.sort(key=lambda e: str(e.get("createdAt", "")))
     deliveries: list[dict[str, Any]] = []
-    endpoints = await _endpoints(request, session)
+    endpoints = await list_endpoints(request, session)
     for event in events:
         for endpoint in endpoints:
             deliveries.extend(
-                await _deliveries(request, session, endpoint["id"], event_id=str(event["eventId"]))
+                await list_deliveries(request, session, endpoint["id"], event_id=str(event["eventId"]))
             )
     deliveries.sort(key=lambda d: str(d.get("createdAt", "")), reverse=True)
     context = {
