@@ -46,8 +46,11 @@ class StackOptions:
     data_dir: Path
     # 0 takes any free port (tests); a taken port is an error naming `--port`.
     gateway_port: int = GATEWAY_PORT_DEFAULT
-    # The developer portal's port: 0 takes any free port; None runs no portal.
+    # The developer portal's preferred port, replaced by a free one when taken (its URL is
+    # printed); 0 takes any free port; None runs no portal. `portal_port_exact` makes a
+    # taken port an error naming `--portal-port` instead (the user asked for that one).
     portal_port: int | None = PORTAL_PORT_DEFAULT
+    portal_port_exact: bool = False
     # None runs the embedded PostgreSQL in data_dir.
     database_url: str | None = None
     mode: str = "sandbox"
@@ -205,10 +208,13 @@ class EngineStack:
         wanted = self.options.portal_port
         if wanted is None or not portal_installed():
             return 0
-        if wanted == 0:
-            return allocate_ports({"portal": 0}, taken={gateway_port})["portal"]
-        require_free_port(wanted, flag="--portal-port")
-        return wanted
+        if self.options.portal_port_exact and wanted:
+            require_free_port(wanted, flag="--portal-port")
+            return wanted
+        port = allocate_ports({"portal": wanted}, taken={gateway_port})["portal"]
+        if wanted not in (0, port):
+            self._sink.event("info", f"port {wanted} is taken; the portal uses {port}")
+        return port
 
     def _database(self, data_dir: Path) -> str:
         if self.options.database_url is not None:
