@@ -3,6 +3,8 @@ rendered alone for htmx."""
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -35,6 +37,28 @@ def parse_time(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+_NUMBER_MARK: Final = "@@portal-json-number@@"
+_MARKED_NUMBER: Final = re.compile('"' + re.escape(_NUMBER_MARK) + r'(-?[0-9.Ee+-]+)"')
+
+
+def json_text(value: Any, *, indent: int | None = None) -> str:
+    """JSON as the API sent it: numbers (kept as Decimal on the way in) stay numbers with
+    their exact digits, never strings or rounded floats."""
+
+    def mark(item: Any) -> Any:
+        if isinstance(item, Decimal):
+            return f"{_NUMBER_MARK}{item}"
+        if isinstance(item, dict):
+            return {key: mark(inner) for key, inner in item.items()}
+        if isinstance(item, list):
+            return [mark(inner) for inner in item]
+        return item
+
+    separators = None if indent else (",", ":")
+    text = json.dumps(mark(value), indent=indent, separators=separators, ensure_ascii=False)
+    return _MARKED_NUMBER.sub(r"\1", text)
 
 
 def format_time(value: str | None) -> str:

@@ -3,7 +3,6 @@ attempt, redelivery, and recovery of an endpoint's failed deliveries since a tim
 
 from __future__ import annotations
 
-import json
 import shlex
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -16,7 +15,7 @@ from starlette.routing import Route
 from portal.api_client import ApiError
 from portal.delivery_log import api_time, list_deliveries, list_endpoints
 from portal.pages.webhooks import EVENT_TYPES
-from portal.rendering import parse_time, render_page
+from portal.rendering import json_text, parse_time, render_page
 from portal.sessions import PortalSession
 from portal.web import api, checked_form, field, path_id, redirect, signed_in
 
@@ -102,15 +101,13 @@ async def show_events(request: Request) -> Response:
 def curl_command(url: str, event: Mapping[str, Any]) -> str:
     """The attempt as a curl command: the same body, to the same URL. The signature
     headers are left out: the secret never leaves the engine."""
-    body = json.dumps(
+    body = json_text(
         {
             "eventId": event.get("eventId"),
             "eventType": event.get("eventType"),
             "createdAt": event.get("createdAt"),
             "data": event.get("data", {}),
-        },
-        default=str,
-        separators=(",", ":"),
+        }
     )
     return (
         f"curl -X POST {shlex.quote(url)} -H 'Content-Type: application/json' "
@@ -131,7 +128,7 @@ async def show_event(request: Request) -> Response:
     curls = {d["id"]: curl_command(urls.get(d.get("endpointId", ""), ""), event) for d in deliveries}
     context = {
         "event": event,
-        "payload": json.dumps(event.get("data", {}), indent=2, default=str),
+        "payload": json_text(event.get("data", {}), indent=2),
         "deliveries": deliveries,
         "endpoints": endpoints,
         "curls": curls,
