@@ -18,6 +18,7 @@ COPY corelib/ corelib/
 COPY services/ services/
 COPY gateway/ gateway/
 COPY launcher/ launcher/
+COPY portal/ portal/
 RUN /opt/engine/bin/pip install .
 
 FROM python:3.11-slim-bookworm

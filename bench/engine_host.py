@@ -65,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = StackOptions(
         data_dir=data_dir,
         gateway_port=0,
+        # The benchmark drives the API; the portal would only take memory.
+        portal_port=None,
         grpc_ports={},
         # Durable, as `payment-engine up` runs it: fsync and synchronous commit on, so
         # the comparison with pgbench on the same server is fair.

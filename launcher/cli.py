@@ -14,7 +14,7 @@ from corelib.config import MODES
 from launcher import admin
 from launcher.errors import LaunchError
 from launcher.operator_db import migrate
-from launcher.stack import GATEWAY_PORT_DEFAULT, StackOptions
+from launcher.stack import GATEWAY_PORT_DEFAULT, PORTAL_PORT_DEFAULT, StackOptions
 from launcher.up import run_up
 
 DATA_DIR_DEFAULT: Final = Path(".payment-engine")
@@ -40,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="run the engine locally until Ctrl-C")
     up.add_argument(
         "--port", type=_port, default=GATEWAY_PORT_DEFAULT, help="gateway port (default %(default)s)"
+    )
+    up.add_argument(
+        "--portal-port",
+        type=_port,
+        default=None,
+        help=f"developer portal port (PE_PORTAL_PORT; default {PORTAL_PORT_DEFAULT}, or a free one if taken)",
     )
     _add_data_dir(up)
     up.add_argument(
@@ -97,6 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _portal_port(given: int | None) -> int:
+    if given is not None:
+        return given
+    try:
+        return _port(os.environ.get("PE_PORTAL_PORT", str(PORTAL_PORT_DEFAULT)))
+    except argparse.ArgumentTypeError as error:
+        raise LaunchError(f"PE_PORTAL_PORT: {error}") from None
+
+
 def _port(text: str) -> int:
     try:
         port = int(text)
@@ -151,6 +166,8 @@ def _up(args: argparse.Namespace) -> int:
     options = StackOptions(
         data_dir=args.data_dir,
         gateway_port=args.port,
+        portal_port=_portal_port(args.portal_port),
+        portal_port_exact=args.portal_port is not None or "PE_PORTAL_PORT" in os.environ,
         database_url=args.database_url,
         mode=args.mode,
         log_format=log_format,

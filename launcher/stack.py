@@ -28,9 +28,17 @@ from launcher.ports import allocate_ports, free_port, require_free_port
 from launcher.secrets_store import load_or_create_service_secret
 from launcher.seeding import seed_sandbox
 from launcher.supervisor import READY_TIMEOUT_S, Supervisor
-from launcher.topology import EngineConfig, Topology, gateway_installed, installed_services, process_stages
+from launcher.topology import (
+    EngineConfig,
+    Topology,
+    gateway_installed,
+    installed_services,
+    portal_installed,
+    process_stages,
+)
 
 GATEWAY_PORT_DEFAULT: Final = 8080
+PORTAL_PORT_DEFAULT: Final = 8081
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,11 @@ class StackOptions:
     data_dir: Path
     # 0 takes any free port (tests); a taken port is an error naming `--port`.
     gateway_port: int = GATEWAY_PORT_DEFAULT
+    # The developer portal's preferred port, replaced by a free one when taken (its URL is
+    # printed); 0 takes any free port; None runs no portal. `portal_port_exact` makes a
+    # taken port an error naming `--portal-port` instead (the user asked for that one).
+    portal_port: int | None = PORTAL_PORT_DEFAULT
+    portal_port_exact: bool = False
     # None runs the embedded PostgreSQL in data_dir.
     database_url: str | None = None
     mode: str = "sandbox"
@@ -55,6 +68,8 @@ class StackOptions:
 @dataclass(frozen=True)
 class RunningEngine:
     base_url: str
+    # The developer portal's address, when it runs.
+    portal_url: str | None
     grpc_addrs: dict[str, str]
     database_url: str
     service_secret: str
@@ -129,6 +144,7 @@ class EngineStack:
         stop_leftovers(data_dir, self._sink)
         gateway_port = options.gateway_port or free_port()
         require_free_port(gateway_port, flag="--port")
+        portal_port = self._portal_port(gateway_port)
 
         database_url = self._database(data_dir)
         self._sink.event("info", "applying migrations", database=redacted(database_url))
@@ -143,13 +159,16 @@ class EngineStack:
 
         services = installed_services()
         grpc_ports = allocate_ports(
-            {name: options.grpc_ports.get(name, 0) for name in services}, taken={gateway_port}
+            {name: options.grpc_ports.get(name, 0) for name in services}, taken={gateway_port, portal_port}
         )
         for name, port in grpc_ports.items():
             if options.grpc_ports.get(name, 0) not in (0, port):
                 self._sink.event("info", f"port {options.grpc_ports[name]} is taken; {name} uses {port}")
         topology = Topology(
-            grpc_ports=grpc_ports, gateway_port=gateway_port, with_gateway=gateway_installed()
+            grpc_ports=grpc_ports,
+            gateway_port=gateway_port,
+            with_gateway=gateway_installed(),
+            portal_port=portal_port,
         )
         if not topology.with_gateway:
             self._sink.event("warning", "the gateway is not installed; the REST API is unavailable")
@@ -175,6 +194,7 @@ class EngineStack:
         )
         return RunningEngine(
             base_url=topology.base_url,
+            portal_url=topology.portal_url,
             grpc_addrs=topology.grpc_addrs,
             database_url=database_url,
             service_secret=service_secret,
@@ -182,6 +202,19 @@ class EngineStack:
             credentials=credentials,
             credentials_file=credentials_file,
         )
+
+    def _portal_port(self, gateway_port: int) -> int:
+        """0 when no portal runs."""
+        wanted = self.options.portal_port
+        if wanted is None or not portal_installed():
+            return 0
+        if self.options.portal_port_exact and wanted:
+            require_free_port(wanted, flag="--portal-port")
+            return wanted
+        port = allocate_ports({"portal": wanted}, taken={gateway_port})["portal"]
+        if wanted not in (0, port):
+            self._sink.event("info", f"port {wanted} is taken; the portal uses {port}")
+        return port
 
     def _database(self, data_dir: Path) -> str:
         if self.options.database_url is not None:

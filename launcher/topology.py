@@ -18,12 +18,20 @@ SERVICE_NAMES: Final = ("auth", "accounts", "transactions", "webhooks")
 # Every other process asks auth for service tokens and JWKS at start-up.
 FIRST_SERVICE: Final = "auth"
 GATEWAY_NAME: Final = "gateway"
+PORTAL_NAME: Final = "portal"
 
 
 def installed_services() -> list[str]:
     """The services whose entry point exists; the others arrive with later issues."""
     root = resources.files("services")
     return [name for name in SERVICE_NAMES if (root / name / "server.py").is_file()]
+
+
+def portal_installed() -> bool:
+    try:
+        return (resources.files("portal") / "server.py").is_file()
+    except ModuleNotFoundError:
+        return False
 
 
 def gateway_installed() -> bool:
@@ -38,6 +46,8 @@ class Topology:
     grpc_ports: Mapping[str, int]
     gateway_port: int
     with_gateway: bool = True
+    # 0: no portal (it needs the gateway in front of the services).
+    portal_port: int = 0
 
     def grpc_addr(self, service: str) -> str:
         return f"{LOOPBACK_HOST}:{self.grpc_ports[service]}"
@@ -49,6 +59,14 @@ class Topology:
     @property
     def base_url(self) -> str:
         return f"http://{LOOPBACK_HOST}:{self.gateway_port}"
+
+    @property
+    def with_portal(self) -> bool:
+        return self.with_gateway and self.portal_port != 0
+
+    @property
+    def portal_url(self) -> str | None:
+        return f"http://{LOOPBACK_HOST}:{self.portal_port}/portal/" if self.with_portal else None
 
 
 @dataclass(frozen=True)
@@ -82,7 +100,8 @@ def shared_env(topology: Topology, config: EngineConfig) -> dict[str, str]:
 
 
 def process_stages(topology: Topology, config: EngineConfig) -> list[list[ProcessSpec]]:
-    """auth, then the other services together, then the gateway in front of them."""
+    """auth, then the other services together, then the gateway in front of them, then the
+    developer portal, which calls only the gateway."""
     env = shared_env(topology, config)
 
     def service(name: str) -> ProcessSpec:
@@ -104,4 +123,17 @@ def process_stages(topology: Topology, config: EngineConfig) -> list[list[Proces
             probe=HttpReadyProbe(f"{topology.base_url}/readyz"),
         )
         stages.append([gateway])
+    if topology.with_portal:
+        portal = ProcessSpec(
+            name=PORTAL_NAME,
+            argv=(sys.executable, "-m", "portal.server"),
+            env={
+                **env,
+                "PE_PORTAL_HOST": LOOPBACK_HOST,
+                "PE_PORTAL_PORT": str(topology.portal_port),
+                "PE_PORTAL_API_URL": topology.base_url,
+            },
+            probe=HttpReadyProbe(f"http://{LOOPBACK_HOST}:{topology.portal_port}/portal/readyz"),
+        )
+        stages.append([portal])
     return stages

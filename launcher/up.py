@@ -67,7 +67,11 @@ def run_up(options: StackOptions, *, out: TextIO | None = None) -> int:
 def _announce(engine: RunningEngine, options: StackOptions, stream: TextIO, sink: StreamSink) -> None:
     credentials = engine.credentials
     if options.log_format == "json":
-        fields: dict[str, object] = {"baseUrl": engine.base_url, "grpc": engine.grpc_addrs}
+        fields: dict[str, object] = {
+            "baseUrl": engine.base_url,
+            "portalUrl": engine.portal_url,
+            "grpc": engine.grpc_addrs,
+        }
         if credentials is not None:
             fields |= {
                 "username": credentials.username,
@@ -79,6 +83,8 @@ def _announce(engine: RunningEngine, options: StackOptions, stream: TextIO, sink
         sink.event("info", "engine ready", **fields)
         return
     lines = ["", f"Payment Engine is running ({options.mode} mode)", "", f"  Base URL     {engine.base_url}"]
+    if engine.portal_url is not None:
+        lines.append(f"  Portal       {engine.portal_url}")
     if credentials is not None:
         lines += [
             f"  Username     {credentials.username}",

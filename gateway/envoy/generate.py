@@ -65,6 +65,15 @@ ADMIN_PORT: Final = 9901
 PEERS_CLUSTER: Final = "gateway_peers"
 PEERS_SERVICE_HOST: Final = "gateway-peers"
 
+# The developer portal (portal/, k8s/base/portal/portal.yaml) is served at the edge under
+# this prefix: a plain HTTP upstream that signs users in itself and calls the public API
+# like any client, so none of the API's filters apply to it.
+PORTAL_PREFIX: Final = "/portal/"
+PORTAL_CLUSTER: Final = "portal"
+PORTAL_SERVICE_HOST: Final = "portal"
+PORTAL_PORT: Final = 8081
+PORTAL_TIMEOUT_S: Final = 30
+
 EXT_AUTHZ_FILTER: Final = "envoy.filters.http.ext_authz"
 # The edge Lua filter keeps the well-known name: route metadata for `handle:metadata()`
 # is looked up under it by every Envoy version.
@@ -256,6 +265,25 @@ def _auth_disabled() -> dict[str, Any]:
     }
 
 
+def _portal_route() -> dict[str, Any]:
+    lua_disabled = {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.LuaPerRoute",
+        "disabled": True,
+    }
+    return {
+        "name": f"portal {PORTAL_PREFIX}",
+        "match": {"prefix": PORTAL_PREFIX},
+        "route": {"cluster": PORTAL_CLUSTER, "timeout": f"{PORTAL_TIMEOUT_S}s"},
+        # Its pages are HTML with their own error pages: the edge's JSON envelopes and
+        # the API's authentication are not for it.
+        "typed_per_filter_config": {
+            **_auth_disabled(),
+            EDGE_LUA_FILTER: lua_disabled,
+            SUBJECT_LUA_FILTER: lua_disabled,
+        },
+    }
+
+
 def _rpc_route(route: Route) -> dict[str, Any]:
     action: dict[str, Any] = {"cluster": route.domain, "timeout": f"{ROUTE_TIMEOUT_S}s"}
     if route.http_method == "GET":
@@ -348,6 +376,7 @@ def build_routes(table: RouteTable) -> list[dict[str, Any]]:
         }
     )
     entries.append(_method_not_allowed_route(parse_template(OPENAPI_PATH), ["GET"]))
+    entries.append(_portal_route())
     entries.append(
         {
             "name": "no endpoint",
@@ -668,6 +697,7 @@ def bootstrap(table: RouteTable, limits: Limits) -> dict[str, Any]:
         _cluster(domain, domain, port, grpc=True) for domain, port in sorted(DEFAULT_SERVICE_PORTS.items())
     ]
     clusters.append(_cluster(PEERS_CLUSTER, PEERS_SERVICE_HOST, LISTENER_PORT, grpc=False))
+    clusters.append(_cluster(PORTAL_CLUSTER, PORTAL_SERVICE_HOST, PORTAL_PORT, grpc=False))
     return {
         "node": {"id": "gateway", "cluster": "gateway"},
         "admin": {"address": _socket("127.0.0.1", ADMIN_PORT)},

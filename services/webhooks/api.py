@@ -56,6 +56,7 @@ def endpoint_message(endpoint: EndpointRow, *, with_secret: bool = False) -> web
         consecutive_failures=endpoint.consecutive_failures,
         created_at=to_timestamp(endpoint.created_at),
         updated_at=to_timestamp(endpoint.updated_at),
+        failing_since=to_timestamp(endpoint.failing_since),
     )
 
 
@@ -181,6 +182,12 @@ class WebhooksApi(webhooks_pb2_grpc.WebhooksServiceServicer):
     ) -> webhooks_pb2.EnableWebhookEndpointResponse:
         endpoint = await self._endpoints.enable(current_principal(), request.id)
         return webhooks_pb2.EnableWebhookEndpointResponse(endpoint=endpoint_message(endpoint))
+
+    async def DisableWebhookEndpoint(
+        self, request: webhooks_pb2.DisableWebhookEndpointRequest, context: RpcContext
+    ) -> webhooks_pb2.DisableWebhookEndpointResponse:
+        endpoint = await self._endpoints.disable(current_principal(), request.id, request.reason)
+        return webhooks_pb2.DisableWebhookEndpointResponse(endpoint=endpoint_message(endpoint))
 
     async def TestWebhookEndpoint(
         self, request: webhooks_pb2.TestWebhookEndpointRequest, context: RpcContext

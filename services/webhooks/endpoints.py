@@ -62,6 +62,9 @@ class EndpointChanges:
     event_types: list[str] | None = None
 
 
+DISABLED_REASON_CHARS_MAX: Final = 500
+
+
 def _not_found(endpoint_id: str) -> ServiceError:
     return ServiceError("NOT_FOUND", "Webhook endpoint not found", {"id": endpoint_id})
 
@@ -214,6 +217,27 @@ class Endpoints:
                     "previous_secret_expires_at": utc_now() + overlap,
                 },
             )
+
+    async def disable(self, caller: Principal, endpoint_id: str, reason: str) -> EndpointRow:
+        """Stops deliveries until `enable`; events keep queueing for the endpoint."""
+        tenant_id = tenant_of(caller)
+        reason = reason.strip()
+        if len(reason) > DISABLED_REASON_CHARS_MAX:
+            raise ServiceError(
+                "INVALID_REQUEST",
+                f"reason is longer than {DISABLED_REASON_CHARS_MAX} characters",
+                {"field": "reason", "maxLength": DISABLED_REASON_CHARS_MAX},
+            )
+        async with unit_of_work(self._engine) as conn:
+            endpoint = await repository.get_endpoint(conn, tenant_id, endpoint_id, for_update=True)
+            if endpoint is None:
+                raise _not_found(endpoint_id)
+            if endpoint.status == DISABLED:
+                return endpoint
+            await repository.disable_endpoint(conn, endpoint_id, reason or "Disabled by the tenant.")
+            disabled = await repository.get_endpoint(conn, tenant_id, endpoint_id)
+        assert disabled is not None and disabled.status == DISABLED
+        return disabled
 
     async def enable(self, caller: Principal, endpoint_id: str) -> EndpointRow:
         tenant_id = tenant_of(caller)

@@ -68,6 +68,31 @@ def test_shared_library_and_gateway_import_no_service(package: str) -> None:
     assert offenders == []
 
 
+# The portal reaches the engine only through the public REST API: no service, no gRPC
+# stub, no database driver, no gateway internals. Logging setup is its one shared piece.
+PORTAL_FORBIDDEN_ROOTS = (
+    "services",
+    "gateway",
+    "launcher",
+    "payment_engine_protos",
+    "grpc",
+    "sqlalchemy",
+    "psycopg",
+)
+PORTAL_ALLOWED_CORELIB = {"corelib.logging"}
+
+
+def test_portal_uses_only_the_public_api() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in python_files("portal")
+        for module in imported_modules(path)
+        if module.split(".")[0] in PORTAL_FORBIDDEN_ROOTS
+        or (module.split(".")[0] == "corelib" and module not in PORTAL_ALLOWED_CORELIB)
+    ]
+    assert offenders == []
+
+
 def test_sql_appears_only_in_repositories() -> None:
     offenders = []
     for folder in ("services", "corelib", "gateway"):

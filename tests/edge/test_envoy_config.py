@@ -157,7 +157,7 @@ def test_every_reference_resolves(document: dict[str, Any]) -> None:
 def test_only_safe_methods_are_retried(document: dict[str, Any]) -> None:
     retried = 0
     for route in routes(document):
-        if "route" not in route:
+        if "route" not in route or route["route"]["cluster"] == generate.PORTAL_CLUSTER:
             continue
         method = route["match"]["headers"][0]["string_match"]["exact"]
         policy = route["route"].get("retry_policy")
@@ -168,6 +168,18 @@ def test_only_safe_methods_are_retried(document: dict[str, Any]) -> None:
             assert policy is None, f"{route['name']} must not be retried"
         assert route["route"]["timeout"] == f"{generate.ROUTE_TIMEOUT_S}s"
     assert retried > 0
+
+
+def test_the_portal_is_served_under_its_prefix_without_the_apis_filters(document: dict[str, Any]) -> None:
+    portal = [r for r in routes(document) if r.get("route", {}).get("cluster") == generate.PORTAL_CLUSTER]
+    assert len(portal) == 1
+    assert portal[0]["match"] == {"prefix": "/portal/"}
+    disabled = portal[0]["typed_per_filter_config"]
+    assert set(disabled) == {generate.EXT_AUTHZ_FILTER, generate.EDGE_LUA_FILTER, generate.SUBJECT_LUA_FILTER}
+    assert all(config["disabled"] is True for config in disabled.values())
+    # Before the catch-all 404, after every API route.
+    names = [r["name"] for r in routes(document)]
+    assert names.index(portal[0]["name"]) == len(names) - 2
 
 
 def test_rate_limits_follow_the_environment(document: dict[str, Any]) -> None:

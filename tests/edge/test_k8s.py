@@ -33,7 +33,12 @@ CALLS: Final = {
     ("transactions", "accounts"),
     ("accounts", "webhooks"),
     ("transactions", "webhooks"),
+    # The edge routes /portal/ to the developer portal, which calls the API back through it.
+    ("gateway", "portal"),
+    ("portal", "gateway"),
 }
+# Sessions live in the portal's memory (portal/sessions.py): it runs as one replica.
+SINGLE_REPLICA: Final = {"portal"}
 
 
 def render(overlay: str) -> list[dict[str, Any]]:
@@ -81,7 +86,12 @@ def test_no_secret_is_committed(objects: list[dict[str, Any]]) -> None:
 
 def test_every_process_has_its_deployment_and_entry_point(objects: list[dict[str, Any]]) -> None:
     deployments = _of_kind(objects, "Deployment")
-    assert set(deployments) == {*SERVICES, "gateway"}
+    assert set(deployments) == {*SERVICES, "gateway", "portal"}
+    (portal,) = deployments["portal"]["spec"]["template"]["spec"]["containers"]
+    assert portal["args"] == ["portal.server"]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert portal[probe]["httpGet"]["path"] == "/portal/readyz", probe
+    assert deployments["portal"]["spec"]["replicas"] == 1
     for name in SERVICES:
         (container,) = deployments[name]["spec"]["template"]["spec"]["containers"]
         assert container["args"] == [f"services.{name}.server"]
@@ -117,13 +127,13 @@ def test_every_deployment_autoscales_and_survives_drains(objects: list[dict[str,
         item["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"]
         for item in _of_kind(objects, "PodDisruptionBudget").values()
     }
-    assert scaled == deployments
-    assert budgets == deployments
+    assert scaled == deployments - SINGLE_REPLICA
+    assert budgets == deployments - SINGLE_REPLICA
 
 
 def _selected(policy: dict[str, Any]) -> set[str]:
     selector = policy["spec"]["podSelector"]
-    everyone = {*SERVICES, "gateway", "migrate"}
+    everyone = {*SERVICES, "gateway", "portal", "migrate"}
     if not selector:
         return everyone
     if "matchLabels" in selector:

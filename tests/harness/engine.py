@@ -34,6 +34,8 @@ class EngineHandle:
     """A running engine, as tests see it."""
 
     base_url: str
+    # The developer portal's address (…/portal/).
+    portal_url: str
     # Service name → "127.0.0.1:port", for tests that call the gRPC services directly.
     grpc_addrs: dict[str, str]
     credentials: SandboxCredentials
@@ -76,6 +78,7 @@ def running_engine(
         options = StackOptions(
             data_dir=data_dir,
             gateway_port=0,
+            portal_port=0,
             database_url=fresh_database(postgres, "engine"),
             mode="sandbox",
             log_format="json",
@@ -92,6 +95,7 @@ def running_engine(
             assert running.credentials is not None, "a sandbox engine always seeds its tenant"
             yield EngineHandle(
                 base_url=running.base_url,
+                portal_url=running.portal_url or "",
                 grpc_addrs=running.grpc_addrs,
                 credentials=running.credentials,
                 database_url=running.database_url,

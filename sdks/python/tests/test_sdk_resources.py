@@ -325,6 +325,20 @@ def test_webhook_endpoints() -> None:
         .on("PATCH", "/api/v1/webhook-endpoints/whe_1", json_response(200, {**endpoint, "secret": ""}))
         .on("DELETE", "/api/v1/webhook-endpoints/whe_1", json_response(200, {"id": "whe_1", "deleted": True}))
         .on(
+            "POST",
+            "/api/v1/webhook-endpoints/whe_1:disable",
+            json_response(
+                200,
+                {
+                    **endpoint,
+                    "secret": "",
+                    "status": "WEBHOOK_ENDPOINT_STATUS_DISABLED",
+                    "disabledReason": "maintenance",
+                    "failingSince": "2024-01-15T10:30:00Z",
+                },
+            ),
+        )
+        .on(
             "GET",
             "/api/v1/webhook-endpoints/whe_1/deliveries",
             json_response(
@@ -358,6 +372,12 @@ def test_webhook_endpoints() -> None:
     assert patch.params == {"updateMask": "eventTypes"}
     assert patch.json == {"eventTypes": []}
 
+    disabled = client.webhook_endpoints.disable("whe_1", reason="maintenance")
+    assert disabled.status == "WEBHOOK_ENDPOINT_STATUS_DISABLED" and disabled.disabled_reason == "maintenance"
+    assert disabled.failing_since is not None and disabled.failing_since.year == 2024
+    assert engine.calls("POST", "/api/v1/webhook-endpoints/whe_1:disable")[0].json == {
+        "reason": "maintenance"
+    }
     assert client.webhook_endpoints.delete("whe_1").deleted is True
     deliveries = list(client.webhook_endpoints.list_deliveries("whe_1", status="failed"))
     assert deliveries[0].attempts[0].status_code == 500

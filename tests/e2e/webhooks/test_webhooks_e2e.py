@@ -197,6 +197,10 @@ async def test_update_rotate_enable_and_delete_over_rest(http: httpx.AsyncClient
     rotated = (await http.post(f"{path}:rotateSecret", json={"overlapSeconds": 600})).json()
     assert rotated["secret"].startswith("whsec_") and rotated["secret"] != created["secret"]
     assert rotated["previousSecretExpiresAt"]
+    disabled = await http.post(f"{path}:disable", json={"reason": "maintenance"})
+    assert disabled.status_code == 200, disabled.text
+    assert disabled.json()["status"] == "WEBHOOK_ENDPOINT_STATUS_DISABLED"
+    assert disabled.json()["disabledReason"] == "maintenance"
     enabled = (await http.post(f"{path}:enable", json={})).json()
     assert enabled["status"] == "WEBHOOK_ENDPOINT_STATUS_ENABLED"
     deleted = await http.delete(path)

@@ -218,6 +218,7 @@ async def test_another_tenants_endpoint_is_not_found(stack: WebhooksStack, tenan
         stub.DeleteWebhookEndpoint(pb.DeleteWebhookEndpointRequest(id=owned.id), metadata=meta),
         stub.RotateWebhookEndpointSecret(pb.RotateWebhookEndpointSecretRequest(id=owned.id), metadata=meta),
         stub.EnableWebhookEndpoint(pb.EnableWebhookEndpointRequest(id=owned.id), metadata=meta),
+        stub.DisableWebhookEndpoint(pb.DisableWebhookEndpointRequest(id=owned.id), metadata=meta),
         stub.TestWebhookEndpoint(pb.TestWebhookEndpointRequest(id=owned.id), metadata=meta),
         stub.ListWebhookDeliveries(pb.ListWebhookDeliveriesRequest(endpoint_id=owned.id), metadata=meta),
     ]
@@ -225,3 +226,36 @@ async def test_another_tenants_endpoint_is_not_found(stack: WebhooksStack, tenan
     theirs = await stub.ListWebhookEndpoints(pb.ListWebhookEndpointsRequest(), metadata=meta)
     assert list(theirs.endpoints) == []
     assert (await stack.endpoint(tenant, owned.id)).url == "http://localhost:3000/mine"
+
+
+async def test_a_tenant_disables_an_endpoint_until_it_enables_it(
+    stack: WebhooksStack, tenant: TenantClient
+) -> None:
+    created = await stack.create_endpoint(tenant, "http://localhost:3000/paused")
+    assert not created.HasField("failing_since")
+    stub = stack.stub()
+    disabled = await stub.DisableWebhookEndpoint(
+        pb.DisableWebhookEndpointRequest(id=created.id, reason="receiver under maintenance"),
+        metadata=tenant.metadata,
+    )
+    assert disabled.endpoint.status == pb.WEBHOOK_ENDPOINT_STATUS_DISABLED
+    assert disabled.endpoint.disabled_reason == "receiver under maintenance"
+    assert disabled.endpoint.HasField("disabled_at")
+    again = await stub.DisableWebhookEndpoint(
+        pb.DisableWebhookEndpointRequest(id=created.id, reason="other"), metadata=tenant.metadata
+    )
+    assert again.endpoint.disabled_reason == "receiver under maintenance"
+    assert again.endpoint.disabled_at == disabled.endpoint.disabled_at
+    assert (await stack.endpoint(tenant, created.id)).status == pb.WEBHOOK_ENDPOINT_STATUS_DISABLED
+    enabled = await stub.EnableWebhookEndpoint(
+        pb.EnableWebhookEndpointRequest(id=created.id), metadata=tenant.metadata
+    )
+    assert enabled.endpoint.status == pb.WEBHOOK_ENDPOINT_STATUS_ENABLED
+    unnamed = await stub.DisableWebhookEndpoint(
+        pb.DisableWebhookEndpointRequest(id=created.id), metadata=tenant.metadata
+    )
+    assert unnamed.endpoint.disabled_reason == "Disabled by the tenant."
+    too_long = stub.DisableWebhookEndpoint(
+        pb.DisableWebhookEndpointRequest(id=created.id, reason="x" * 501), metadata=tenant.metadata
+    )
+    assert await reason_of(too_long) == "INVALID_REQUEST"

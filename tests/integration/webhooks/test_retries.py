@@ -133,6 +133,9 @@ async def test_an_endpoint_failing_a_whole_schedule_is_disabled_until_enabled(da
             stopped = await eventually(disabled)
             assert "3 consecutive failed attempts" in stopped.disabled_reason
             assert "HTTP 503" in stopped.disabled_reason and stopped.HasField("disabled_at")
+            # The run of failures that disabled it, from its first failed attempt.
+            assert stopped.HasField("failing_since")
+            assert stopped.failing_since.ToDatetime() <= stopped.disabled_at.ToDatetime()
             # While disabled, events queue instead of being sent.
             later = event(tenant.tenant_id)
             await stack.publish([later])
@@ -144,6 +147,7 @@ async def test_an_endpoint_failing_a_whole_schedule_is_disabled_until_enabled(da
             )
             assert enabled.endpoint.status == pb.WEBHOOK_ENDPOINT_STATUS_ENABLED
             assert enabled.endpoint.disabled_reason == "" and enabled.endpoint.consecutive_failures == 0
+            assert not enabled.endpoint.HasField("failing_since")
             await receiver.wait_for(
                 lambda r: (
                     {first.event_id, later.event_id} <= {x.event["eventId"] for x in r if x.answered == 200}

@@ -58,3 +58,26 @@ def test_only_services_with_an_entry_point_are_started() -> None:
     services = installed_services()
     assert "auth" in services
     assert set(services) <= {"auth", "accounts", "transactions", "webhooks"}
+
+
+def test_the_portal_starts_last_and_calls_only_the_gateway() -> None:
+    topology = Topology(
+        grpc_ports={"auth": 1001, "accounts": 1002}, gateway_port=8088, with_gateway=True, portal_port=8089
+    )
+    stages = process_stages(topology, CONFIG)
+    assert [[spec.name for spec in stage] for stage in stages][-2:] == [["gateway"], ["portal"]]
+    (portal,) = stages[-1]
+    assert portal.argv == (sys.executable, "-m", "portal.server")
+    assert portal.env["PE_PORTAL_PORT"] == "8089"
+    assert portal.env["PE_PORTAL_API_URL"] == "http://127.0.0.1:8088"
+    assert isinstance(portal.probe, HttpReadyProbe)
+    assert portal.probe.url == "http://127.0.0.1:8089/portal/readyz"
+    assert topology.portal_url == "http://127.0.0.1:8089/portal/"
+
+
+def test_no_portal_without_a_port_or_without_the_gateway() -> None:
+    assert Topology(grpc_ports={"auth": 1001}, gateway_port=8088).portal_url is None
+    without_gateway = Topology(
+        grpc_ports={"auth": 1001}, gateway_port=8088, with_gateway=False, portal_port=8089
+    )
+    assert [[spec.name for spec in stage] for stage in process_stages(without_gateway, CONFIG)] == [["auth"]]

@@ -406,6 +406,8 @@ class WebhookEndpoint:
     consecutive_failures: int
     created_at: datetime | None
     updated_at: datetime | None
+    # When the current run of failed attempts began; None while the latest one succeeded.
+    failing_since: datetime | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -423,6 +425,7 @@ class WebhookEndpoint:
             consecutive_failures=wire.integer(data, "consecutiveFailures"),
             created_at=wire.timestamp(data, "createdAt"),
             updated_at=wire.timestamp(data, "updatedAt"),
+            failing_since=wire.timestamp(data, "failingSince"),
             raw=data,
         )
 

@@ -118,6 +118,18 @@ def enable_operation(endpoint_id: str, idempotency_key: str | None) -> Operation
     )
 
 
+def disable_operation(
+    endpoint_id: str, reason: str | None, idempotency_key: str | None
+) -> Operation[WebhookEndpoint]:
+    return Operation(
+        "POST",
+        f"{_path(endpoint_id)}:disable",
+        _endpoint,
+        body=compact({"reason": reason}),
+        idempotency_key=idempotency_key,
+    )
+
+
 def test_operation(endpoint_id: str, idempotency_key: str | None) -> Operation[WebhookTestResult]:
     return Operation(
         "POST",
@@ -186,6 +198,12 @@ class WebhookEndpoints(SyncResource):
     def enable(self, endpoint_id: str, *, idempotency_key: str | None = None) -> WebhookEndpoint:
         """Re-enables a disabled endpoint; its paused deliveries are sent again at once."""
         return self._transport.request(enable_operation(endpoint_id, idempotency_key))
+
+    def disable(
+        self, endpoint_id: str, *, reason: str | None = None, idempotency_key: str | None = None
+    ) -> WebhookEndpoint:
+        """Stops deliveries until `enable`; new events wait for the endpoint meanwhile."""
+        return self._transport.request(disable_operation(endpoint_id, reason, idempotency_key))
 
     def test(self, endpoint_id: str, *, idempotency_key: str | None = None) -> WebhookTestResult:
         """Sends a `webhook.test` event now, once, and answers with the attempt's outcome."""
@@ -260,6 +278,11 @@ class AsyncWebhookEndpoints(AsyncResource):
 
     async def enable(self, endpoint_id: str, *, idempotency_key: str | None = None) -> WebhookEndpoint:
         return await self._transport.request(enable_operation(endpoint_id, idempotency_key))
+
+    async def disable(
+        self, endpoint_id: str, *, reason: str | None = None, idempotency_key: str | None = None
+    ) -> WebhookEndpoint:
+        return await self._transport.request(disable_operation(endpoint_id, reason, idempotency_key))
 
     async def test(self, endpoint_id: str, *, idempotency_key: str | None = None) -> WebhookTestResult:
         return await self._transport.request(test_operation(endpoint_id, idempotency_key))

@@ -81,6 +81,11 @@ class WebhooksServiceStub:
                 request_serializer=payment__engine_dot_webhooks_dot_v1_dot_webhooks__pb2.EnableWebhookEndpointRequest.SerializeToString,
                 response_deserializer=payment__engine_dot_webhooks_dot_v1_dot_webhooks__pb2.EnableWebhookEndpointResponse.FromString,
                 _registered_method=True)
+        self.DisableWebhookEndpoint = channel.unary_unary(
+                '/payment_engine.webhooks.v1.WebhooksService/DisableWebhookEndpoint',
+                request_serializer=payment__engine_dot_webhooks_dot_v1_dot_webhooks__pb2.DisableWebhookEndpointRequest.SerializeToString,
+                response_deserializer=payment__engine_dot_webhooks_dot_v1_dot_webhooks__pb2.DisableWebhookEndpointResponse.FromString,
+                _registered_method=True)
         self.TestWebhookEndpoint = channel.unary_unary(
                 '/payment_engine.webhooks.v1.WebhooksService/TestWebhookEndpoint',
                 request_serializer=payment__engine_dot_webhooks_dot_v1_dot_webhooks__pb2.TestWebhookEndpointRequest.SerializeToString,
@@ -183,6 +188,15 @@ class WebhooksServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DisableWebhookEndpoint(self, request, context):
+        """Stops deliveries to an endpoint, as the engine does by itself after a delivery
+        failed its whole retry schedule: new events still queue for it, and wait until
+        EnableWebhookEndpoint. Disabling a disabled endpoint changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def TestWebhookEndpoint(self, request, context):
         """Sends a `webhook.test` event to this endpoint now, once, and answers with the
         attempt's outcome. A test never retries and never counts towards disabling.
@@ -264,6 +278,11 @@ def add_WebhooksServiceServicer_to_server(servicer, server):
                     servicer.EnableWebhookEndpoint,
                     request_deserializer=payment__engine_dot_webhooks_dot_v1_dot_webhooks__pb2.EnableWebhookEndpointRequest.FromString,
                     response_serializer=payment__engine_dot_webhooks_dot_v1_dot_webhooks__pb2.EnableWebhookEndpointResponse.SerializeToString,
+            ),
+            'DisableWebhookEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.DisableWebhookEndpoint,
+                    request_deserializer=payment__engine_dot_webhooks_dot_v1_dot_webhooks__pb2.DisableWebhookEndpointRequest.FromString,
+                    response_serializer=payment__engine_dot_webhooks_dot_v1_dot_webhooks__pb2.DisableWebhookEndpointResponse.SerializeToString,
             ),
             'TestWebhookEndpoint': grpc.unary_unary_rpc_method_handler(
                     servicer.TestWebhookEndpoint,
@@ -497,6 +516,33 @@ class WebhooksService:
             '/payment_engine.webhooks.v1.WebhooksService/EnableWebhookEndpoint',
             payment__engine_dot_webhooks_dot_v1_dot_webhooks__pb2.EnableWebhookEndpointRequest.SerializeToString,
             payment__engine_dot_webhooks_dot_v1_dot_webhooks__pb2.EnableWebhookEndpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DisableWebhookEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/payment_engine.webhooks.v1.WebhooksService/DisableWebhookEndpoint',
+            payment__engine_dot_webhooks_dot_v1_dot_webhooks__pb2.DisableWebhookEndpointRequest.SerializeToString,
+            payment__engine_dot_webhooks_dot_v1_dot_webhooks__pb2.DisableWebhookEndpointResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -68,6 +68,11 @@ class WebhooksServiceStub:
     """
     EnableWebhookEndpoint: _grpc.UnaryUnaryMultiCallable[_webhooks_pb2.EnableWebhookEndpointRequest, _webhooks_pb2.EnableWebhookEndpointResponse]
     """Re-enables a disabled endpoint: its paused deliveries are sent again at once."""
+    DisableWebhookEndpoint: _grpc.UnaryUnaryMultiCallable[_webhooks_pb2.DisableWebhookEndpointRequest, _webhooks_pb2.DisableWebhookEndpointResponse]
+    """Stops deliveries to an endpoint, as the engine does by itself after a delivery
+    failed its whole retry schedule: new events still queue for it, and wait until
+    EnableWebhookEndpoint. Disabling a disabled endpoint changes nothing.
+    """
     TestWebhookEndpoint: _grpc.UnaryUnaryMultiCallable[_webhooks_pb2.TestWebhookEndpointRequest, _webhooks_pb2.TestWebhookEndpointResponse]
     """Sends a `webhook.test` event to this endpoint now, once, and answers with the
     attempt's outcome. A test never retries and never counts towards disabling.
@@ -126,6 +131,11 @@ class WebhooksServiceAsyncStub(WebhooksServiceStub):
     """
     EnableWebhookEndpoint: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.EnableWebhookEndpointRequest, _webhooks_pb2.EnableWebhookEndpointResponse]  # type: ignore[assignment]
     """Re-enables a disabled endpoint: its paused deliveries are sent again at once."""
+    DisableWebhookEndpoint: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.DisableWebhookEndpointRequest, _webhooks_pb2.DisableWebhookEndpointResponse]  # type: ignore[assignment]
+    """Stops deliveries to an endpoint, as the engine does by itself after a delivery
+    failed its whole retry schedule: new events still queue for it, and wait until
+    EnableWebhookEndpoint. Disabling a disabled endpoint changes nothing.
+    """
     TestWebhookEndpoint: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.TestWebhookEndpointRequest, _webhooks_pb2.TestWebhookEndpointResponse]  # type: ignore[assignment]
     """Sends a `webhook.test` event to this endpoint now, once, and answers with the
     attempt's outcome. A test never retries and never counts towards disabling.
@@ -223,6 +233,17 @@ class WebhooksServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_webhooks_pb2.EnableWebhookEndpointResponse, _abc.Awaitable[_webhooks_pb2.EnableWebhookEndpointResponse]]:
         """Re-enables a disabled endpoint: its paused deliveries are sent again at once."""
+
+    @_abc_1.abstractmethod
+    def DisableWebhookEndpoint(
+        self,
+        request: _webhooks_pb2.DisableWebhookEndpointRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_webhooks_pb2.DisableWebhookEndpointResponse, _abc.Awaitable[_webhooks_pb2.DisableWebhookEndpointResponse]]:
+        """Stops deliveries to an endpoint, as the engine does by itself after a delivery
+        failed its whole retry schedule: new events still queue for it, and wait until
+        EnableWebhookEndpoint. Disabling a disabled endpoint changes nothing.
+        """
 
     @_abc_1.abstractmethod
     def TestWebhookEndpoint(
