@@ -118,6 +118,7 @@ namespace PaymentEngine {
   export type WebhookEndpoint = types.WebhookEndpoint;
   export type CreateWebhookEndpointParams = types.CreateWebhookEndpointParams;
   export type UpdateWebhookEndpointParams = types.UpdateWebhookEndpointParams;
+  export type DisableWebhookEndpointOptions = types.DisableWebhookEndpointOptions;
   export type DeletedWebhookEndpoint = types.DeletedWebhookEndpoint;
   export type WebhookDelivery = types.WebhookDelivery;
   export type WebhookDeliveryAttempt = types.WebhookDeliveryAttempt;

@@ -168,6 +168,8 @@ export interface WebhookEndpoint {
   secret?: string;
   previousSecretExpiresAt?: string;
   consecutiveFailures?: number;
+  /** Since when its deliveries have been failing without a success in between. */
+  failingSince?: string;
   disabledAt?: string;
   disabledReason?: string;
   createdAt?: string;
@@ -186,6 +188,12 @@ export interface UpdateWebhookEndpointParams {
   url?: string;
   description?: string;
   eventTypes?: string[];
+}
+
+/** v1DisableWebhookEndpointRequest */
+export interface DisableWebhookEndpointOptions {
+  /** Why, kept as the endpoint's `disabledReason` (at most 500 characters). */
+  reason?: string;
 }
 
 /** v1DeleteWebhookEndpointResponse */

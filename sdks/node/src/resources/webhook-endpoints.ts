@@ -10,6 +10,7 @@ import type { RequestOptions } from "../transport";
 import type {
   CreateWebhookEndpointParams,
   DeletedWebhookEndpoint,
+  DisableWebhookEndpointOptions,
   UpdateWebhookEndpointParams,
   WebhookDelivery,
   WebhookEndpoint,
@@ -119,6 +120,23 @@ export class WebhookEndpoints extends Resource {
         body: compact({ overlapSeconds: options.overlapSeconds }),
         parse: parseEndpoint,
         retrySafe: false,
+      },
+      options,
+    );
+  }
+
+  /** Stops deliveries to an endpoint until it is enabled again; they wait meanwhile. */
+  async disable(
+    endpointId: string,
+    options: DisableWebhookEndpointOptions & RequestOptions = {},
+  ): Promise<WebhookEndpoint> {
+    return this.transport.request(
+      {
+        method: "POST",
+        route: `${PATH}/{id}:disable`,
+        path: `${PATH}/${pathSegment(endpointId, "endpointId")}:disable`,
+        body: compact({ reason: options.reason }),
+        parse: parseEndpoint,
       },
       options,
     );

@@ -77,6 +77,7 @@ async function routesTheSdkCalls() {
   await w.update("x", { description: "d" });
   await w.delete("x");
   await w.rotateSecret("x");
+  await w.disable("x", { reason: "r" });
   await w.enable("x");
   await w.test("x");
   await w.listDeliveries("x").firstPage();
@@ -125,6 +126,7 @@ const MODELS = {
   v1CreateWebhookEndpointRequest: "CreateWebhookEndpointParams",
   v1DeleteWebhookEndpointResponse: "DeletedWebhookEndpoint",
   v1RotateWebhookEndpointSecretRequest: "RotateSecretOptions",
+  v1DisableWebhookEndpointRequest: "DisableWebhookEndpointOptions",
   v1WebhookDelivery: "WebhookDelivery",
   v1WebhookDeliveryAttempt: "WebhookDeliveryAttempt",
   v1TestWebhookEndpointResponse: "WebhookTestResult",

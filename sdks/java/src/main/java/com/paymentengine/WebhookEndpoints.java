@@ -70,7 +70,13 @@ public final class WebhookEndpoints {
                 Resources.compact("overlapSeconds", overlapSeconds), reader(), null).notRetrySafe());
     }
 
-    /** Enables an endpoint the engine disabled after repeated failures. */
+    /** Stops deliveries to the endpoint until it is enabled again; they wait meanwhile. */
+    public WebhookEndpoint disable(String endpointId, String reason) {
+        return transport.request(Operation.post(path(endpointId) + ":disable",
+                Resources.compact("reason", reason), reader(), null));
+    }
+
+    /** Enables an endpoint that was disabled, by hand or after repeated failures. */
     public WebhookEndpoint enable(String endpointId) {
         return transport.request(Operation.post(path(endpointId) + ":enable", Map.of(), reader(), null));
     }

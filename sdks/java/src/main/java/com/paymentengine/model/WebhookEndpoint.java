@@ -13,6 +13,7 @@ public final class WebhookEndpoint {
     private final String status;
     private final String secret;
     private final int consecutiveFailures;
+    private final Instant failingSince;
     private final Instant disabledAt;
     private final String disabledReason;
     private final Instant previousSecretExpiresAt;
@@ -27,6 +28,7 @@ public final class WebhookEndpoint {
         this.status = f.string("status");
         this.secret = f.string("secret");
         this.consecutiveFailures = f.integerOr("consecutiveFailures", 0);
+        this.failingSince = f.instant("failingSince");
         this.disabledAt = f.instant("disabledAt");
         this.disabledReason = f.string("disabledReason");
         this.previousSecretExpiresAt = f.instant("previousSecretExpiresAt");
@@ -65,6 +67,11 @@ public final class WebhookEndpoint {
 
     public int getConsecutiveFailures() {
         return consecutiveFailures;
+    }
+
+    /** Since when deliveries have failed without a success in between; null while healthy. */
+    public Instant getFailingSince() {
+        return failingSince;
     }
 
     public Instant getDisabledAt() {
