@@ -15,6 +15,7 @@ SCENARIOS: Final = (
     "hold_post_hot",
     "hold_post_spread",
     "rtp_payments",
+    "rtp_batches",
     "webhook_delivery",
 )
 RESULTS_PATH: Final = Path(__file__).resolve().parent / "results" / "latest.json"

@@ -34,6 +34,10 @@ from launcher.database import create_database_if_missing
 # (60 a minute) would turn it into a benchmark of the throttle.
 LOGIN_ATTEMPTS_PER_ADDRESS_MAX: Final = 10_000_000
 HOLD_POST_TARGET_RATIO: Final = 0.5
+HOT_PAYEE_SHARE_TARGET: Final = 0.8
+CPU_MS_PER_PAYMENT_TARGET: Final = 1.5
+GUIDE_P99_TARGET_MS: Final = 50.0
+BATCH_PAYMENTS_TARGET_PER_S: Final = 10_000.0
 RUN_ID_BYTES: Final = 4
 CPU_MODEL_KEY: Final = "model name"
 
@@ -137,6 +141,46 @@ def target_lines(ctx: BenchContext) -> list[str]:
             lines.append(
                 f"  p99 create ≤ {TARGET_P99_CREATE_MS:.0f} ms at {TARGET_COMPLETED_PER_S / 2:.0f}/s: "
                 f"p99 {p99 if p99 is None else round(p99, 1)} ms{where} — {verdict}"
+            )
+    spread_created = {
+        row.clients: row for row in rows if row.scenario == "rtp_payments" and row.variant == "spread create"
+    }
+    for row in rows:
+        if row.scenario != "rtp_payments" or not row.variant.endswith("create"):
+            continue
+        if row.variant == "hot-payee create" and row.clients in spread_created:
+            spread = spread_created[row.clients].ops_per_s or 0.0
+            share = (row.ops_per_s or 0.0) / spread if spread else 0.0
+            lines.append(
+                f"  hot payee ≥ {HOT_PAYEE_SHARE_TARGET:.0%} of spread at c={row.clients}: {share:.0%} — "
+                f"{'met' if share >= HOT_PAYEE_SHARE_TARGET else 'not met'}"
+            )
+        if row.variant == "spread create" and row.clients == 32:
+            per_payment = row.engine_cpu_ms_per_op
+            verdict = (
+                "met" if per_payment is not None and per_payment <= CPU_MS_PER_PAYMENT_TARGET else "not met"
+            )
+            lines.append(
+                f"  engine CPU per completed RTP payment ≤ {CPU_MS_PER_PAYMENT_TARGET} ms: "
+                f"{per_payment if per_payment is None else round(per_payment, 2)} ms — {verdict}"
+            )
+        if row.variant.startswith("guide@"):
+            p99 = row.latency.p99_ms if row.latency else None
+            verdict = (
+                "met" if p99 is not None and p99 <= GUIDE_P99_TARGET_MS and row.errors == 0 else "not met"
+            )
+            lines.append(
+                "  the guide's load test open loop at 100/s: every answer 201 and "
+                f"p99 ≤ {GUIDE_P99_TARGET_MS:.0f} ms: "
+                f"{row.errors} errors, p99 {p99 if p99 is None else round(p99, 1)} ms — {verdict}"
+            )
+    for row in rows:
+        if row.scenario == "rtp_batches" and row.variant == "payments completed":
+            reached = row.ops_per_s or 0.0
+            verdict = "met" if reached >= BATCH_PAYMENTS_TARGET_PER_S else "not met"
+            lines.append(
+                f"  batch API ≥ {BATCH_PAYMENTS_TARGET_PER_S:,.0f} payments/s created and completed: "
+                f"{reached:,.0f}/s — {verdict}"
             )
     for row in rows:
         if row.scenario == "webhook_delivery" and row.variant.endswith("commit→arrival"):

@@ -21,8 +21,18 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Final, Generic, TypeVar
 
 import structlog
+from prometheus_client import Histogram
 
 log = structlog.get_logger("corelib.batching")
+
+BATCH_ITEMS = Histogram(
+    "pe_batch_items",
+    "Items per unit of work of a group-commit batcher",
+    ["batcher"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
+)
+# How often a batcher says in the log how full its batches were.
+SUMMARY_INTERVAL_S: Final = 60.0
 
 ItemT = TypeVar("ItemT")
 ResultT = TypeVar("ResultT")
@@ -60,6 +70,10 @@ class Batcher(Generic[ItemT, ResultT]):
         self._linger_s = linger_s
         self._queue: list[tuple[ItemT, asyncio.Future[ResultT]]] = []
         self._flushes = 0
+        self._items_histogram = BATCH_ITEMS.labels(name)
+        self._summary_items = 0
+        self._summary_flushes = 0
+        self._summary_started = 0.0
         # The event loop keeps only weak references to tasks.
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -102,8 +116,25 @@ class Batcher(Generic[ItemT, ResultT]):
         finally:
             self._flushes -= 1
 
+    def _count(self, items: int) -> None:
+        self._items_histogram.observe(items)
+        now = asyncio.get_running_loop().time()
+        if not self._summary_flushes:
+            self._summary_started = now
+        self._summary_items += items
+        self._summary_flushes += 1
+        if now - self._summary_started >= SUMMARY_INTERVAL_S:
+            log.info(
+                "batching",
+                batcher=self._name,
+                flushes=self._summary_flushes,
+                items_per_flush=round(self._summary_items / self._summary_flushes, 1),
+            )
+            self._summary_items = self._summary_flushes = 0
+
     async def _flush(self, taken: list[tuple[ItemT, asyncio.Future[ResultT]]]) -> None:
         items = [item for item, _ in taken]
+        self._count(len(items))
         try:
             outcomes = await self._apply(items)
         except BaseException as exc:

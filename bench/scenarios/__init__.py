@@ -10,7 +10,7 @@ from typing import Final
 from bench.context import BenchContext
 from bench.scenarios.accounts import balance_read, hold_post_hot, hold_post_spread
 from bench.scenarios.auth import auth_me, login
-from bench.scenarios.payments import rtp_payments
+from bench.scenarios.payments import rtp_batches, rtp_payments
 from bench.scenarios.webhooks import webhook_delivery
 
 Scenario = Callable[[BenchContext], Awaitable[None]]
@@ -22,5 +22,6 @@ SCENARIO_FUNCTIONS: Final[dict[str, Scenario]] = {
     "hold_post_hot": hold_post_hot,
     "hold_post_spread": hold_post_spread,
     "rtp_payments": rtp_payments,
+    "rtp_batches": rtp_batches,
     "webhook_delivery": webhook_delivery,
 }

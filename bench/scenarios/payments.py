@@ -30,12 +30,20 @@ from bench import database
 from bench.clients import expect_status, http_clients, login_token
 from bench.context import AccountSet, BenchContext
 from bench.keepalive_http import KeepAliveClient
-from bench.load import Operation, RunResult, run_closed, run_paced
+from bench.load import Operation, OpFailed, RunResult, run_closed, run_paced
 from bench.report import Row
 from bench.scenarios.accounts import SEED_ACCOUNTS, spread_accounts
 from bench.stats import summarize_ms
 
 TRANSACTIONS_PATH: Final = "/api/v1/transactions"
+BATCH_PATH: Final = "/api/v1/transactions:batch"
+# The guide's load test offered open loop at this rate (the issue: every answer 201, p99 ≤ 50 ms).
+GUIDE_LOAD_RATE_PER_S: Final = 100.0
+# The batch API's run: a few clients, each sending batches of the API's maximum size,
+# each payment of a cent (funded payers then last for every run).
+BATCH_SIZE: Final = 1000
+BATCH_CLIENTS: Final = 4
+BATCH_AMOUNT_MAJOR: Final = 0.01
 AMOUNT_MAJOR: Final = 1.00
 # The issue's targets: 1,000 completed/s at 32 clients; p99 create ≤ 25 ms at half that.
 TARGET_COMPLETED_PER_S: Final = 1000.0
@@ -141,7 +149,11 @@ async def rtp_payments(ctx: BenchContext) -> None:
     spread = await spread_accounts(ctx)
     clients_levels = ctx.options.rtp_clients
     clients_max = max(clients_levels)
-    for variant, accounts in (("hot", guide_pair), ("spread", spread)):
+    # Many payers into one payee: every payment credits the same row.
+    hot_payee = AccountSet(
+        accounts=[SEED_ACCOUNTS[1]], payers=[p for p in spread.payers if p != SEED_ACCOUNTS[1]]
+    )
+    for variant, accounts in (("hot", guide_pair), ("spread", spread), ("hot-payee", hot_payee)):
         for clients in clients_levels:
             profile = variant == "spread" and clients == clients_max
             row = await _closed_run(ctx, token, variant, clients, accounts, profile=profile)
@@ -163,3 +175,61 @@ async def rtp_payments(ctx: BenchContext) -> None:
         f"{reached:.0f}/s completed at {clients_max} clients)"
     )
     await completion_row(ctx, f"paced@{rate:.0f}/s", clients_max, prefix, result)
+
+    # The guide's own load test, offered open loop at 100/s: test_acc_001 → test_acc_002
+    # with a bearer token; every request must answer 201.
+    prefix = reference_prefix(ctx, "guide", clients_max)
+    operation = payment_operation(token, prefix, guide_pair)
+    async with http_clients(ctx.engine.base_url, clients_max) as pool:
+        load = partial(run_paced, pool, operation, ctx.phases, GUIDE_LOAD_RATE_PER_S)
+        _, result = await ctx.measure(
+            "rtp_payments", f"guide@{GUIDE_LOAD_RATE_PER_S:.0f}/s create", clients_max, load
+        )
+    await completion_row(ctx, f"guide@{GUIDE_LOAD_RATE_PER_S:.0f}/s", clients_max, prefix, result)
+
+
+def batch_operation(token: str, prefix: str, accounts: AccountSet, size: int) -> Operation[KeepAliveClient]:
+    """One POST /api/v1/transactions:batch of `size` RTP payments."""
+    chooser = random.Random(prefix)
+    headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
+
+    async def create_batch(client: KeepAliveClient, number: int, measured: bool) -> None:
+        items = []
+        for item in range(size):
+            payer, payee = accounts.pair(chooser)
+            items.append(
+                {
+                    "fromAccountId": payer,
+                    "toAccountId": payee,
+                    "paymentTypeId": "RTP",
+                    "amount": BATCH_AMOUNT_MAJOR,
+                    "externalReference": f"{prefix}{'m' if measured else 'w'}:{number}:{item}",
+                }
+            )
+        response = await client.post(
+            BATCH_PATH,
+            content=orjson.dumps({"transactions": items}),
+            headers={**headers, "idempotency-key": f"{prefix}{number}"},
+        )
+        expect_status(response, 200)
+        failed = response.json().get("failedCount", 0)
+        if failed:
+            raise OpFailed(f"{failed} of {size} payments refused")
+
+    return create_batch
+
+
+async def rtp_batches(ctx: BenchContext) -> None:
+    """The batch API: batches of 1,000 spread RTP payments from a few clients; the rows
+    count payments (not batches) created and completed per second."""
+    token = await login_token(ctx.engine)
+    spread = await spread_accounts(ctx)
+    prefix = reference_prefix(ctx, "batch", BATCH_CLIENTS)
+    operation = batch_operation(token, prefix, spread, BATCH_SIZE)
+    async with http_clients(ctx.engine.base_url, BATCH_CLIENTS) as pool:
+        load = partial(run_closed, pool, operation, ctx.phases)
+        row, result = await ctx.measure("rtp_batches", f"{BATCH_SIZE}/batch calls", BATCH_CLIENTS, load)
+    completed = await completion_row(ctx, "batch", BATCH_CLIENTS, prefix, result)
+    completed.scenario = "rtp_batches"
+    completed.variant = "payments completed"
+    row.details["payments_per_call"] = BATCH_SIZE
