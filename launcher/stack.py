@@ -7,6 +7,7 @@ restart single processes.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,13 +23,21 @@ from launcher.credentials import SandboxCredentials, write_credentials_file
 from launcher.database import check_connection, normalised_url, redacted
 from launcher.embedded_db import DURABLE, EmbeddedPostgres, PostgresTuning
 from launcher.errors import LaunchError
+from launcher.instance_status import ProcessEntry, clear_status, write_status
 from launcher.leftovers import ProcessRegistry, stop_leftovers
 from launcher.output import LogSink
 from launcher.ports import allocate_ports, free_port, require_free_port
 from launcher.secrets_store import load_or_create_service_secret
 from launcher.seeding import seed_sandbox
 from launcher.supervisor import READY_TIMEOUT_S, Supervisor
-from launcher.topology import EngineConfig, Topology, gateway_installed, installed_services, process_stages
+from launcher.topology import (
+    GATEWAY_NAME,
+    EngineConfig,
+    Topology,
+    gateway_installed,
+    installed_services,
+    process_stages,
+)
 
 GATEWAY_PORT_DEFAULT: Final = 8080
 
@@ -73,6 +82,10 @@ class EngineStack:
         self._supervisor: Supervisor | None = None
         self._running: RunningEngine | None = None
         self._registry = ProcessRegistry(options.data_dir)
+        self._topology: Topology | None = None
+        self._database_url = ""
+        self._postgres_restarts = 0
+        self._stopping = threading.Event()
 
     @property
     def supervisor(self) -> Supervisor:
@@ -99,28 +112,72 @@ class EngineStack:
         return self._running
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._supervisor is not None:
             self._supervisor.stop()
             self._registry.clear()
+        clear_status(self.options.data_dir.resolve())
         if self._postgres is not None:
             self._sink.event("info", "stopping PostgreSQL")
             self._postgres.stop()
             self._postgres = None
 
     def wait_failure(self, timeout_s: float) -> str | None:
-        """Why the engine can no longer run (a process crashing in a loop, PostgreSQL gone),
-        or None if it still runs after `timeout_s`."""
-        failure = self.supervisor.wait_failure(timeout_s)
-        if failure is not None:
-            return failure
-        if self._postgres is not None:
-            returncode = self._postgres.exit_code()
-            if returncode is not None:
-                return (
-                    f"PostgreSQL exited unexpectedly ({describe_exit(returncode)}); "
-                    f"see {self._postgres.log_path}:\n{self._postgres.log_tail()}"
-                )
+        """Why the engine can no longer run, or None if it still runs after `timeout_s`.
+        A crashing service never ends it (the supervisor keeps retrying it); an embedded
+        PostgreSQL that exits is started again on its port, and only one that cannot be
+        started again is a failure."""
+        self._stopping.wait(timeout_s)
+        postgres = self._postgres
+        if postgres is None or self._stopping.is_set():
+            return None
+        returncode = postgres.exit_code()
+        if returncode is None:
+            return None
+        self._sink.event(
+            "error",
+            f"PostgreSQL exited unexpectedly ({describe_exit(returncode)}); starting it again",
+            log=str(postgres.log_path),
+        )
+        try:
+            postgres.start_again()
+        except LaunchError as error:
+            return f"PostgreSQL exited ({describe_exit(returncode)}) and did not start again: {error}"
+        self._postgres_restarts += 1
+        self._sink.event("info", "PostgreSQL is ready again", port=postgres.port)
+        self.publish_status()
         return None
+
+    def publish_status(self) -> None:
+        """Rewrites the data directory's instance.json (what `payment-engine status` reads)."""
+        topology = self._topology
+        supervisor = self._supervisor
+        if topology is None or supervisor is None or self._stopping.is_set():
+            return
+        entries = [
+            ProcessEntry(
+                name="postgres",
+                kind="postgres",
+                address=self._database_url,
+                pid=None if self._postgres is None else self._postgres.pid,
+                state="running",
+                restarts=self._postgres_restarts,
+            )
+        ]
+        for report in supervisor.reports():
+            gateway = report.name == GATEWAY_NAME
+            entries.append(
+                ProcessEntry(
+                    name=report.name,
+                    kind="http" if gateway else "grpc",
+                    address=f"{topology.base_url}/readyz" if gateway else topology.grpc_addr(report.name),
+                    pid=report.pid,
+                    state=report.state,
+                    restarts=report.crash_restarts,
+                    failing=report.failing,
+                )
+            )
+        write_status(self.options.data_dir.resolve(), base_url=topology.base_url, processes=entries)
 
     def _start(self) -> RunningEngine:
         options = self.options
@@ -154,6 +211,8 @@ class EngineStack:
         if not topology.with_gateway:
             self._sink.event("warning", "the gateway is not installed; the REST API is unavailable")
 
+        self._topology = topology
+        self._database_url = database_url
         config = EngineConfig(
             database_url=database_url,
             mode=options.mode,
@@ -167,8 +226,10 @@ class EngineStack:
             limits=options.restart_limits,
             ready_timeout_s=options.ready_timeout_s,
             on_spawn=self._registry.record,
+            on_change=self.publish_status,
         )
         self._supervisor.start()
+        self.publish_status()
 
         credentials_file = (
             write_credentials_file(data_dir, topology.base_url, credentials) if credentials else None
