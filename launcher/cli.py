@@ -13,6 +13,7 @@ from typing import Final
 from corelib.config import MODES
 from launcher import admin
 from launcher.errors import LaunchError
+from launcher.instance_status import inspect_instance, render_report, report_document
 from launcher.operator_db import migrate
 from launcher.stack import GATEWAY_PORT_DEFAULT, StackOptions
 from launcher.up import run_up
@@ -54,6 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="console on a terminal, JSON lines otherwise (default %(default)s)",
     )
     up.set_defaults(handler=_up)
+
+    status = commands.add_parser(
+        "status",
+        help="each process of the running engine: pid, address, health, restarts "
+        "(exit 0 healthy, 1 not healthy, 3 not running)",
+    )
+    _add_data_dir(status)
+    status.add_argument("--json", action="store_true", help="one JSON document instead of a table")
+    status.set_defaults(handler=_status)
 
     migrate = commands.add_parser("migrate", help="apply every service's database migrations")
     _add_database_target(migrate)
@@ -156,6 +166,15 @@ def _up(args: argparse.Namespace) -> int:
         log_format=log_format,
     )
     return run_up(options)
+
+
+def _status(args: argparse.Namespace) -> int:
+    report = inspect_instance(args.data_dir.resolve())
+    if args.json:
+        print(json.dumps(report_document(report), indent=2))
+    else:
+        sys.stdout.write(render_report(report))
+    return report.exit_code
 
 
 def _migrate(args: argparse.Namespace) -> int:

@@ -15,8 +15,8 @@ from launcher.ports import LOOPBACK_HOST
 from launcher.readiness import GrpcHealthProbe, HttpReadyProbe
 
 SERVICE_NAMES: Final = ("auth", "accounts", "transactions", "webhooks")
-# Every other process asks auth for service tokens and JWKS at start-up.
-FIRST_SERVICE: Final = "auth"
+# Dependencies first: a process started before one it calls logs failures until it is up.
+START_ORDER: Final = ("auth", "webhooks", "accounts", "transactions")
 GATEWAY_NAME: Final = "gateway"
 
 
@@ -82,7 +82,9 @@ def shared_env(topology: Topology, config: EngineConfig) -> dict[str, str]:
 
 
 def process_stages(topology: Topology, config: EngineConfig) -> list[list[ProcessSpec]]:
-    """auth, then the other services together, then the gateway in front of them."""
+    """Each process after the ones it calls, so that none starts by failing to reach one:
+    auth (everyone asks it for tokens), webhooks (where the outbox relays publish),
+    accounts (the ledger the saga worker drives), transactions, then the gateway."""
     env = shared_env(topology, config)
 
     def service(name: str) -> ProcessSpec:
@@ -93,9 +95,9 @@ def process_stages(topology: Topology, config: EngineConfig) -> list[list[Proces
             probe=GrpcHealthProbe(topology.grpc_addr(name)),
         )
 
-    first = [service(name) for name in topology.grpc_ports if name == FIRST_SERVICE]
-    rest = [service(name) for name in topology.grpc_ports if name != FIRST_SERVICE]
-    stages = [stage for stage in (first, rest) if stage]
+    ordered = [name for name in START_ORDER if name in topology.grpc_ports]
+    ordered += [name for name in topology.grpc_ports if name not in START_ORDER]
+    stages = [[service(name)] for name in ordered]
     if topology.with_gateway:
         gateway = ProcessSpec(
             name=GATEWAY_NAME,
