@@ -49,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--mode", choices=MODES, default="sandbox", help="default %(default)s")
     up.add_argument(
+        "--pooler",
+        action="store_true",
+        help="run the services through a local PgBouncer in transaction pooling mode "
+        "(Debian's pgbouncer, installed when missing)",
+    )
+    up.add_argument(
         "--log-format",
         choices=("auto", "console", "json"),
         default="auto",
@@ -65,8 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="one JSON document instead of a table")
     status.set_defaults(handler=_status)
 
-    migrate = commands.add_parser("migrate", help="apply every service's database migrations")
-    _add_database_target(migrate)
+    migrate = commands.add_parser(
+        "migrate", help="apply every service's database migrations ($PE_DATABASE_DIRECT_URL first)"
+    )
+    # Migrations hold a session advisory lock: never through a transaction pooler.
+    _add_database_target(migrate, default_url=os.environ.get("PE_DATABASE_DIRECT_URL"))
     migrate.set_defaults(handler=_migrate)
 
     admin = commands.add_parser("admin", help="operator actions: tenants, users, API keys, reconciliation")
@@ -123,11 +132,11 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_database_target(parser: argparse.ArgumentParser) -> None:
+def _add_database_target(parser: argparse.ArgumentParser, *, default_url: str | None = None) -> None:
     target = parser.add_mutually_exclusive_group()
     target.add_argument(
         "--database-url",
-        default=os.environ.get("PE_DATABASE_URL"),
+        default=default_url or os.environ.get("PE_DATABASE_URL"),
         help="the engine's PostgreSQL (default: $PE_DATABASE_URL, else the embedded one of --data-dir)",
     )
     target.add_argument(
@@ -164,6 +173,7 @@ def _up(args: argparse.Namespace) -> int:
         database_url=args.database_url,
         mode=args.mode,
         log_format=log_format,
+        pooler=args.pooler,
     )
     return run_up(options)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from sqlalchemy import make_url
 from sqlalchemy.exc import OperationalError
 
 from corelib.config import DEFAULT_SERVICE_PORTS, MODES
@@ -26,7 +27,8 @@ from launcher.errors import LaunchError
 from launcher.instance_status import ProcessEntry, clear_status, write_status
 from launcher.leftovers import ProcessRegistry, stop_leftovers
 from launcher.output import LogSink
-from launcher.ports import allocate_ports, free_port, require_free_port
+from launcher.pooler import LocalPgBouncer
+from launcher.ports import LOOPBACK_HOST, allocate_ports, free_port, require_free_port
 from launcher.secrets_store import load_or_create_service_secret
 from launcher.seeding import seed_sandbox
 from launcher.supervisor import READY_TIMEOUT_S, Supervisor
@@ -40,6 +42,7 @@ from launcher.topology import (
 )
 
 GATEWAY_PORT_DEFAULT: Final = 8080
+POSTGRES_PORT: Final = 5432
 
 
 @dataclass(frozen=True)
@@ -59,17 +62,22 @@ class StackOptions:
     extra_env: Mapping[str, str] = field(default_factory=dict)
     restart_limits: RestartLimits | None = None
     ready_timeout_s: float = READY_TIMEOUT_S
+    # Run the services through a local PgBouncer in transaction pooling mode.
+    pooler: bool = False
 
 
 @dataclass(frozen=True)
 class RunningEngine:
     base_url: str
     grpc_addrs: dict[str, str]
+    # The server itself (migrations, operators, tests); the services may go through a pooler.
     database_url: str
     service_secret: str
     data_dir: Path
     credentials: SandboxCredentials | None
     credentials_file: Path | None
+    # What the services connect to: database_url, or the pooler's URL with --pooler.
+    service_database_url: str = ""
 
 
 class EngineStack:
@@ -79,6 +87,7 @@ class EngineStack:
         self.options = options
         self._sink = sink
         self._postgres: EmbeddedPostgres | None = None
+        self._pooler: LocalPgBouncer | None = None
         self._supervisor: Supervisor | None = None
         self._running: RunningEngine | None = None
         self._registry = ProcessRegistry(options.data_dir)
@@ -117,6 +126,10 @@ class EngineStack:
             self._supervisor.stop()
             self._registry.clear()
         clear_status(self.options.data_dir.resolve())
+        if self._pooler is not None:
+            self._sink.event("info", "stopping PgBouncer")
+            self._pooler.stop()
+            self._pooler = None
         if self._postgres is not None:
             self._sink.event("info", "stopping PostgreSQL")
             self._postgres.stop()
@@ -164,6 +177,17 @@ class EngineStack:
                 restarts=self._postgres_restarts,
             )
         ]
+        if self._pooler is not None:
+            entries.append(
+                ProcessEntry(
+                    name="pgbouncer",
+                    kind="tcp",
+                    address=f"{LOOPBACK_HOST}:{self._pooler.port}",
+                    pid=self._pooler.pid,
+                    state="running",
+                    restarts=0,
+                )
+            )
         for report in supervisor.reports():
             gateway = report.name == GATEWAY_NAME
             entries.append(
@@ -194,6 +218,7 @@ class EngineStack:
         except OperationalError as error:
             raise LaunchError(f"migrations failed on {redacted(database_url)}: {error.orig}") from error
         self._sink.event("info", "migrations applied", schemas=",".join(migrated))
+        service_database_url = self._start_pooler(data_dir, database_url) if options.pooler else database_url
 
         service_secret = load_or_create_service_secret(data_dir)
         credentials = seed_sandbox(database_url) if options.mode == "sandbox" else None
@@ -214,7 +239,11 @@ class EngineStack:
         self._topology = topology
         self._database_url = database_url
         config = EngineConfig(
-            database_url=database_url,
+            database_url=service_database_url,
+            database_direct_url=database_url,
+            # Debian's PgBouncer (1.18) cannot carry prepared statements across server
+            # connections in transaction mode.
+            prepared_statements=not options.pooler,
             mode=options.mode,
             log_format=options.log_format,
             service_secret=service_secret,
@@ -242,7 +271,18 @@ class EngineStack:
             data_dir=data_dir,
             credentials=credentials,
             credentials_file=credentials_file,
+            service_database_url=service_database_url,
         )
+
+    def _start_pooler(self, data_dir: Path, database_url: str) -> str:
+        url = make_url(database_url)
+        self._pooler = LocalPgBouncer(
+            data_dir, upstream_host=url.host or LOOPBACK_HOST, upstream_port=url.port or POSTGRES_PORT
+        )
+        self._sink.event("info", "starting PgBouncer (transaction pooling)")
+        self._pooler.start()
+        self._sink.event("info", "PgBouncer is ready", port=self._pooler.port)
+        return self._pooler.pooled_url(database_url)
 
     def _database(self, data_dir: Path) -> str:
         if self.options.database_url is not None:

@@ -60,12 +60,17 @@ class EngineConfig:
     log_format: str
     service_secret: str
     extra_env: Mapping[str, str]
+    # Through a transaction pooler: the server itself, for migrations and LISTEN.
+    database_direct_url: str = ""
+    prepared_statements: bool = True
 
 
 def shared_env(topology: Topology, config: EngineConfig) -> dict[str, str]:
     env = dict(os.environ)
     env |= {
         "PE_DATABASE_URL": config.database_url,
+        "PE_DATABASE_DIRECT_URL": config.database_direct_url or config.database_url,
+        "PE_DATABASE_PREPARED_STATEMENTS": "true" if config.prepared_statements else "false",
         "PE_MODE": config.mode,
         "PE_LOG_FORMAT": config.log_format,
         "PE_SERVICE_SECRET": config.service_secret,

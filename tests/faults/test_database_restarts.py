@@ -49,9 +49,9 @@ def own_postgres(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
 
 
 @pytest.fixture
-def engine(own_postgres: EmbeddedPostgres, tmp_path: Path) -> Iterator[EngineHandle]:
+def engine(own_postgres: EmbeddedPostgres, tmp_path: Path, through_pooler: bool) -> Iterator[EngineHandle]:
     # The launcher's default restart budget: the test proves it is never touched.
-    with running_engine(own_postgres, tmp_path / "engine") as handle:
+    with running_engine(own_postgres, tmp_path / "engine", pooler=through_pooler) as handle:
         yield handle
 
 
