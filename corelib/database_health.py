@@ -11,27 +11,16 @@ from collections.abc import Awaitable, Callable
 from typing import Final
 
 import structlog
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from corelib.db import database_answers
 
 log = structlog.get_logger("corelib.database_health")
 
 CHECK_INTERVAL_S: Final = 1.0
-CHECK_TIMEOUT_S: Final = 2.0
 
 # Called with True when the database answers again, False when it stops answering.
 OnChange = Callable[[bool], Awaitable[None]]
-
-
-async def database_answers(engine: AsyncEngine, timeout_s: float = CHECK_TIMEOUT_S) -> bool:
-    try:
-        async with asyncio.timeout(timeout_s), engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-    except asyncio.CancelledError:
-        raise
-    except Exception:
-        return False
-    return True
 
 
 async def watch_database(

@@ -13,12 +13,13 @@ SERVICE_UNAVAILABLE, never a crash. Behind PgBouncer in transaction pooling mode
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import fields
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import Table, exc, make_url
+from sqlalchemy import Table, exc, make_url, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 STATEMENT_TIMEOUT_MS: Final = 10_000
@@ -27,6 +28,8 @@ LOCK_TIMEOUT_MS: Final = 5_000
 CONNECT_TIMEOUT_S: Final = 5
 # How long a request waits for a free pooled connection before it is a 503.
 POOL_CHECKOUT_TIMEOUT_S: Final = 10
+# A readiness check that waits longer than this says the database is away.
+ANSWER_TIMEOUT_S: Final = 2.0
 
 RowT = TypeVar("RowT")
 
@@ -73,6 +76,18 @@ def create_engine(
         pool_timeout=POOL_CHECKOUT_TIMEOUT_S,
         connect_args=connect_args(application_name, prepared_statements=prepared_statements),
     )
+
+
+async def database_answers(engine: AsyncEngine, timeout_s: float = ANSWER_TIMEOUT_S) -> bool:
+    """Whether the database runs a trivial query within `timeout_s`."""
+    try:
+        async with asyncio.timeout(timeout_s), engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        return False
+    return True
 
 
 def is_database_unavailable(error: BaseException) -> bool:
