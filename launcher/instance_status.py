@@ -10,6 +10,7 @@ look, the processes say how they are.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ import psycopg
 
 from corelib.db import libpq_url
 from launcher.database import redacted
+from launcher.instance_lock import LOCK_FILE_NAME
 from launcher.pids import pid_alive
 from launcher.private_files import PRIVATE_FILE_MODE, read_json_object
 from launcher.readiness import GrpcHealthProbe, HttpReadyProbe, Probe, TcpProbe
@@ -93,8 +95,24 @@ class InstanceReport:
         return EXIT_HEALTHY if self.healthy else EXIT_UNHEALTHY
 
 
+def launcher_holds_lock(data_dir: Path) -> bool:
+    """A running launcher holds the data directory's instance lock for its whole life; a
+    pid in a stale file could belong to anything since."""
+    try:
+        handle = (data_dir / LOCK_FILE_NAME).open("r", encoding="utf-8")
+    except FileNotFoundError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return False
+
+
 def inspect_instance(data_dir: Path) -> InstanceReport:
-    document = read_json_object(data_dir / STATUS_FILE_NAME)
+    document = read_json_object(data_dir / STATUS_FILE_NAME) if launcher_holds_lock(data_dir) else None
     launcher_pid = document.get("launcherPid") if document else None
     if document is None or not isinstance(launcher_pid, int) or not pid_alive(launcher_pid):
         return InstanceReport(running=False, base_url="", launcher_pid=None, processes=[])
