@@ -85,9 +85,10 @@ def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
 class EngineProcess:
     """`with EngineProcess(data_dir, env) as engine:` — the engine runs inside the block."""
 
-    def __init__(self, data_dir: Path, env: Mapping[str, str]) -> None:
+    def __init__(self, data_dir: Path, env: Mapping[str, str], *, pooler: bool = False) -> None:
         self._data_dir = data_dir
         self._env = dict(env)
+        self._pooler = pooler
         self._process: subprocess.Popen[str] | None = None
         self.info: EngineInfo | None = None
 
@@ -106,6 +107,8 @@ class EngineProcess:
         command = [sys.executable, "-m", "bench.engine_host", "--data-dir", str(self._data_dir)]
         for name, value in self._env.items():
             command += ["--env", f"{name}={value}"]
+        if self._pooler:
+            command.append("--pooler")
         with stderr_path.open("w", encoding="utf-8") as stderr:
             # A session of its own: a Ctrl-C on the benchmark must not reach the services
             # directly (the supervisor would restart them); the host stops them all when

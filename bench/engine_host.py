@@ -48,6 +48,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench.engine_host")
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--pooler", action="store_true", help="services through PgBouncer (transaction mode)")
     return parser.parse_args(argv)
 
 
@@ -75,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         mode="sandbox",
         log_format="json",
         extra_env=extra_env,
+        pooler=bool(args.pooler),
     )
     signal.signal(signal.SIGTERM, _raise_stop)
     with (data_dir / LOG_FILE_NAME).open("a", encoding="utf-8") as log:

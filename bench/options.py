@@ -94,6 +94,8 @@ class BenchOptions:
     keep_data: bool
     engine_log_level: str
     quick: bool
+    # The services reach PostgreSQL through a local PgBouncer in transaction pooling mode.
+    pooler: bool = False
 
     def clients_of(self, scenario: str) -> tuple[int, ...]:
         if scenario == "login":
@@ -193,6 +195,11 @@ def parse_options(argv: Sequence[str] | None = None) -> BenchOptions:
         choices=("debug", "info", "warning", "error"),
         help="PE_LOG_LEVEL",
     )
+    parser.add_argument(
+        "--pooler",
+        action="store_true",
+        help="run the engine's services through PgBouncer (transaction pooling), as `up --pooler`",
+    )
     args = parser.parse_args(argv)
     quick = bool(args.quick)
     try:
@@ -266,4 +273,5 @@ def parse_options(argv: Sequence[str] | None = None) -> BenchOptions:
         keep_data=bool(args.keep_data),
         engine_log_level=args.engine_log_level,
         quick=quick,
+        pooler=bool(args.pooler),
     )

@@ -234,6 +234,7 @@ def _document(
             "spread_payers": options.spread_payers,
             "quick": options.quick,
             "profile": list(options.profile),
+            "pooler": options.pooler,
         },
         "pgbench": [{"before": label, **_pgbench_json(run)} for label, run in ctx.pgbench_runs],
         "setup": ctx.setup_timings,
@@ -299,9 +300,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     data_dir = Path(tempfile.mkdtemp(prefix="pe-bench-"))
     started = time.monotonic()
-    print(f"starting the engine in {data_dir} …", flush=True)
+    through = " (services through PgBouncer, transaction pooling)" if options.pooler else ""
+    print(f"starting the engine in {data_dir}{through} …", flush=True)
     try:
-        with EngineProcess(data_dir, env) as host:
+        with EngineProcess(data_dir, env, pooler=options.pooler) as host:
             assert host.info is not None
             print(f"  engine ready in {time.monotonic() - started:.1f} s at {host.info.base_url}", flush=True)
             status = uvloop.run(bench(options, host, host.info, env))

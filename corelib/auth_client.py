@@ -165,7 +165,7 @@ def remote_authenticator(settings: Settings, *, service_name: str) -> RemoteAuth
         revocations=revocations,
     )
     feed = InvalidationFeed(
-        settings.database_direct_url or settings.database_url,
+        settings.direct_database_url,
         REVOCATION_CHANNEL,
         on_message=revocations.on_message,
         on_resync=revocations.resync,

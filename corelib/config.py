@@ -23,9 +23,13 @@ DEFAULT_SERVICE_PORTS: Final[dict[str, int]] = {
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/payment_engine"
-    # A connection that bypasses any transaction-pooling proxy (PgBouncer), for LISTEN and
-    # migrations; empty means database_url.
+    # A connection straight to PostgreSQL, never through a transaction-pooling PgBouncer:
+    # migrations (advisory locks, DDL) and every LISTEN use it. Empty means database_url.
     database_direct_url: str = ""
+    # Server-side prepared statements (psycopg prepares a statement run five times).
+    # Behind PgBouncer in transaction mode: keep them on only when PgBouncer is 1.21+
+    # with max_prepared_statements set; otherwise false (docs/deploy.md, "PgBouncer").
+    database_prepared_statements: bool = True
     mode: str = "sandbox"
     log_format: str = "json"
     log_level: str = "info"
@@ -75,6 +79,26 @@ class Settings:
     def is_sandbox(self) -> bool:
         return self.mode == "sandbox"
 
+    @property
+    def direct_database_url(self) -> str:
+        """Where migrations and LISTEN connect: `database_direct_url`, else `database_url`."""
+        return self.database_direct_url or self.database_url
+
+
+TRUE_WORDS: Final = ("1", "true", "yes", "on")
+FALSE_WORDS: Final = ("0", "false", "no", "off")
+
+
+def _parse(name: str, kind: object, raw: str) -> object:
+    if kind in ("int", int):
+        return int(raw)
+    if kind in ("bool", bool):
+        word = raw.strip().lower()
+        if word not in TRUE_WORDS + FALSE_WORDS:
+            raise ValueError(f"PE_{name.upper()} must be true or false, not {raw!r}")
+        return word in TRUE_WORDS
+    return raw
+
 
 def load_settings(environ: dict[str, str] | None = None, **overrides: object) -> Settings:
     """Settings from PE_<FIELD> variables, then explicit overrides (flags)."""
@@ -84,7 +108,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         raw = env.get(f"PE_{f.name.upper()}")
         if raw is None:
             continue
-        values[f.name] = int(raw) if f.type in ("int", int) else raw
+        values[f.name] = _parse(f.name, f.type, raw)
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = replace(Settings(), **values)  # type: ignore[arg-type]
     if settings.mode not in MODES:

@@ -2,20 +2,34 @@
 
 Each service owns one PostgreSQL schema; its tables declare that schema, so moving a
 service to its own database later is a change of `PE_DATABASE_URL` only.
+
+A pool survives a database restart: every checkout is pre-pinged (a connection the
+server dropped is replaced, not handed out), and a statement that loses its connection
+half-way is a transient failure (`is_database_unavailable`) the caller answers with
+SERVICE_UNAVAILABLE, never a crash. Behind PgBouncer in transaction pooling mode
+(docs/deploy.md) server-side prepared statements can be switched off with
+`PE_DATABASE_PREPARED_STATEMENTS=false`.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import fields
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import Table, make_url
+from sqlalchemy import Table, exc, make_url, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 STATEMENT_TIMEOUT_MS: Final = 10_000
 LOCK_TIMEOUT_MS: Final = 5_000
+# A connection attempt to a database that is restarting fails fast instead of hanging.
+CONNECT_TIMEOUT_S: Final = 5
+# How long a request waits for a free pooled connection before it is a 503.
+POOL_CHECKOUT_TIMEOUT_S: Final = 10
+# A readiness check that waits longer than this says the database is away.
+ANSWER_TIMEOUT_S: Final = 2.0
 
 RowT = TypeVar("RowT")
 
@@ -36,17 +50,55 @@ def libpq_url(database_url: str) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def create_engine(database_url: str, *, application_name: str, pool_size: int = 10) -> AsyncEngine:
+def connect_args(application_name: str, *, prepared_statements: bool = True) -> dict[str, Any]:
+    """psycopg connection arguments every pool of the engine uses."""
+    args: dict[str, Any] = {
+        "application_name": application_name,
+        "connect_timeout": CONNECT_TIMEOUT_S,
+        "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={LOCK_TIMEOUT_MS}",
+    }
+    if not prepared_statements:
+        # psycopg then never prepares server-side: right for a pooler that cannot carry
+        # prepared statements from one server connection to the next.
+        args["prepare_threshold"] = None
+    return args
+
+
+def create_engine(
+    database_url: str, *, application_name: str, pool_size: int = 10, prepared_statements: bool = True
+) -> AsyncEngine:
     return create_async_engine(
         async_url(database_url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_recycle=1800,
-        connect_args={
-            "application_name": application_name,
-            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={LOCK_TIMEOUT_MS}",
-        },
+        pool_pre_ping=True,
+        pool_timeout=POOL_CHECKOUT_TIMEOUT_S,
+        connect_args=connect_args(application_name, prepared_statements=prepared_statements),
     )
+
+
+async def database_answers(engine: AsyncEngine, timeout_s: float = ANSWER_TIMEOUT_S) -> bool:
+    """Whether the database runs a trivial query within `timeout_s`."""
+    try:
+        async with asyncio.timeout(timeout_s), engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        return False
+    return True
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """A failure that says the database is (for now) out of reach — a dropped or refused
+    connection, a server shutting down, a pool with no connection to give — rather than a
+    fault of the request or of our code. Retrying later is the right answer to it."""
+    if isinstance(error, exc.TimeoutError):
+        return True
+    if isinstance(error, exc.DBAPIError):
+        return error.connection_invalidated or isinstance(error, exc.OperationalError | exc.InterfaceError)
+    return False
 
 
 @asynccontextmanager

@@ -19,6 +19,7 @@ from grpc_status import rpc_status
 from prometheus_client import Counter, Histogram
 
 from corelib.authentication import Authenticator
+from corelib.db import is_database_unavailable
 from corelib.errors import ServiceError, decode_status
 from corelib.idempotency import IdempotentRequests, fingerprint, validate_key
 from corelib.ids import new_id
@@ -108,6 +109,17 @@ def _validating(method: str, inner: Handler) -> Handler:
         return await inner(request, context)
 
     return call
+
+
+def unexpected_failure(exc: Exception) -> ServiceError:
+    """What a caller is told about an exception no layer mapped, logged once here."""
+    if is_database_unavailable(exc):
+        # A restarting database is not a bug: no traceback, and a 503 the client may
+        # retry (with its Idempotency-Key) once the database is back.
+        log.warning("rpc_database_unavailable", error=repr(exc))
+        return ServiceError("SERVICE_UNAVAILABLE")
+    log.exception("rpc_crashed")
+    return ServiceError("INTERNAL_ERROR")
 
 
 def _record(method: str, code: str, elapsed_s: float, *, logged: bool) -> None:
@@ -222,11 +234,10 @@ class CallPipeline(grpc.aio.ServerInterceptor):
             except (asyncio.CancelledError, grpc.aio.AbortError):
                 code = "CANCELLED"
                 raise
-            except Exception:
-                code = "INTERNAL_ERROR"
-                log.exception("rpc_crashed")
-                internal = ServiceError("INTERNAL_ERROR")
-                await context.abort_with_status(rpc_status.to_status(internal.to_status_proto()))
+            except Exception as exc:
+                failure = unexpected_failure(exc)
+                code = failure.reason
+                await context.abort_with_status(rpc_status.to_status(failure.to_status_proto()))
             finally:
                 _record(method, code, time.perf_counter() - started, logged=logged)
                 principal_var.reset(principal_token)

@@ -5,6 +5,10 @@ grpc.aio rather than the threaded server: every handler waits on PostgreSQL or a
 service, and coroutines carry thousands of such waits on one core without a thread each.
 `grpcio-testing` drives only the synchronous API, so service tests start this very
 server on an ephemeral port instead.
+
+The process rides out a PostgreSQL restart: its background jobs run supervised (a job
+that fails is restarted in-process after a bounded delay, never ending the process),
+and its gRPC health follows the database (NOT_SERVING while it is away).
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib.authentication import Authenticator
 from corelib.config import DEFAULT_SERVICE_PORTS, Settings, load_settings
+from corelib.database_health import watch_database
 from corelib.db import create_engine
 from corelib.grpc_pipeline import CallPipeline
 from corelib.idempotency import IdempotentRequests
+from corelib.job_supervision import supervise_job
 from corelib.logging import configure_logging
 
 log = structlog.get_logger("corelib.server")
@@ -35,6 +41,10 @@ log = structlog.get_logger("corelib.server")
 SHUTDOWN_GRACE_S: Final = 5.0
 MESSAGE_BYTES_MAX: Final = 4 * 1024 * 1024
 CONCURRENT_RPCS_MAX: Final = 2048
+# The health "service" a liveness probe asks: SERVING for as long as the process runs,
+# even while the database is away (the overall "" status, for readiness, is then
+# NOT_SERVING) — restarting a process does not bring a database back.
+LIVENESS_SERVICE: Final = "liveness"
 
 
 @dataclass
@@ -57,6 +67,13 @@ class ServiceProcess:
 async def start_server(
     process: ServiceProcess, authenticator: Authenticator, *, host: str, port: int
 ) -> tuple[grpc.aio.Server, int]:
+    server, bound, _ = await _start_server(process, authenticator, host=host, port=port)
+    return server, bound
+
+
+async def _start_server(
+    process: ServiceProcess, authenticator: Authenticator, *, host: str, port: int
+) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
     server = grpc.aio.server(
         interceptors=[
             CallPipeline(
@@ -82,9 +99,17 @@ async def start_server(
     if bound == 0:
         raise OSError(f"cannot listen on {host}:{port} (address in use?)")
     await server.start()
+    await health_servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
+    await _set_serving(health_servicer, process, serving=True)
+    return server, bound, health_servicer
+
+
+async def _set_serving(
+    health_servicer: health.aio.HealthServicer, process: ServiceProcess, *, serving: bool
+) -> None:
+    status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
     for name in [*process.service_names, ""]:
-        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return server, bound
+        await health_servicer.set(name, status)
 
 
 async def serve_forever(
@@ -94,24 +119,32 @@ async def serve_forever(
     host: str,
     port: int,
     metrics_port: int = 0,
+    database: AsyncEngine | None = None,
 ) -> None:
+    """Serves until SIGTERM/SIGINT. Background jobs are supervised: one that fails is
+    restarted, so only a signal stops the process. With `database`, gRPC health reports
+    NOT_SERVING while that database does not answer."""
     if metrics_port:
         start_http_server(metrics_port, addr=host)
-    server, bound = await start_server(process, authenticator, host=host, port=port)
+    server, bound, health_servicer = await _start_server(process, authenticator, host=host, port=port)
     log.info("service_started", address=f"{host}:{bound}", services=list(process.service_names))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     tasks = [
-        asyncio.create_task(job(), name=f"{process.name}-worker")
+        asyncio.create_task(supervise_job(_job_name(job), job), name=f"{process.name}-{_job_name(job)}")
         for job in [*process.listeners, *process.background]
     ]
-    stop_task = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait([stop_task, *tasks], return_when=asyncio.FIRST_COMPLETED)
-    for task in done:
-        if task is not stop_task and task.exception() is not None:
-            log.error("worker_crashed", error=repr(task.exception()))
+    if database is not None:
+
+        async def follow_database(available: bool) -> None:
+            await _set_serving(health_servicer, process, serving=available)
+
+        tasks.append(
+            asyncio.create_task(watch_database(database, follow_database), name=f"{process.name}-readiness")
+        )
+    await stop.wait()
     log.info("service_stopping")
     await server.stop(SHUTDOWN_GRACE_S)
     for task in tasks:
@@ -120,6 +153,10 @@ async def serve_forever(
     for hook in process.on_stop:
         await hook()
     log.info("service_stopped")
+
+
+def _job_name(job: Callable[..., object]) -> str:
+    return str(getattr(job, "__qualname__", None) or getattr(job, "__name__", None) or "job")
 
 
 ProcessBuilder = Callable[[Settings, AsyncEngine], Awaitable[tuple[ServiceProcess, Authenticator]]]
@@ -132,7 +169,12 @@ def run_service(name: str, build: ProcessBuilder) -> None:
     configure_logging(name, log_format=settings.log_format, level=settings.log_level)
 
     async def run() -> None:
-        engine = create_engine(settings.database_url, application_name=name, pool_size=settings.db_pool_size)
+        engine = create_engine(
+            settings.database_url,
+            application_name=name,
+            pool_size=settings.db_pool_size,
+            prepared_statements=settings.database_prepared_statements,
+        )
         process, authenticator = await build(settings, engine)
         await serve_forever(
             process,
@@ -140,6 +182,7 @@ def run_service(name: str, build: ProcessBuilder) -> None:
             host=settings.grpc_host,
             port=settings.grpc_port or DEFAULT_SERVICE_PORTS[name],
             metrics_port=settings.metrics_port,
+            database=engine,
         )
 
     # uvloop: the same asyncio, with its event loop in C — every RPC and query pays less.

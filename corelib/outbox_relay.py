@@ -183,7 +183,7 @@ def outbox_relay_job(
         channel = grpc.aio.insecure_channel(settings.webhooks_addr)
         try:
             await run_woken_relay(
-                settings.database_direct_url or settings.database_url,
+                settings.direct_database_url,
                 engine,
                 table,
                 webhooks_publisher(channel, tokens),

@@ -1,8 +1,11 @@
-"""When to restart a crashed process, and when to stop trying.
+"""When to restart a crashed process.
 
 A process that crashes once is restarted quickly; one that keeps crashing waits longer
-each time, and one that crashes too often in a short window is not coming back on its
-own: the launcher gives up and says so rather than loop forever.
+each time. One that crashes more than `restarts_max` times within the window has spent
+its budget: it is reported as failing and from then on retried only every
+`exhausted_delay_s` — slowly, but for ever. The budget is one process's own: spending it
+never stops the database or the other processes (a PostgreSQL restart makes every
+service stumble at once; the engine must come back by itself, not be shut down).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ RESTARTS_MAX: Final = 5
 RESTART_WINDOW_S: Final = 60.0
 RESTART_DELAY_S_INITIAL: Final = 0.25
 RESTART_DELAY_S_MAX: Final = 8.0
+# The slow pace at which a process that spent its budget is still retried.
+EXHAUSTED_RESTART_DELAY_S: Final = 30.0
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,14 @@ class RestartLimits:
     window_s: float = RESTART_WINDOW_S
     delay_s_initial: float = RESTART_DELAY_S_INITIAL
     delay_s_max: float = RESTART_DELAY_S_MAX
+    exhausted_delay_s: float = EXHAUSTED_RESTART_DELAY_S
+
+
+@dataclass(frozen=True)
+class RestartDecision:
+    delay_s: float
+    # True when the process crashed more than restarts_max times within the window.
+    budget_spent: bool
 
 
 class RestartBudget:
@@ -32,18 +45,18 @@ class RestartBudget:
         self.limits = limits
         self._crashes_at: deque[float] = deque(maxlen=limits.restarts_max + 1)
 
-    def delay_after_crash(self, now_s: float) -> float | None:
-        """Records a crash at `now_s` (monotonic); returns the delay before restarting, or
-        None when the budget is spent."""
+    def after_crash(self, now_s: float) -> RestartDecision:
+        """Records a crash at `now_s` (monotonic); says when to restart."""
         while self._crashes_at and now_s - self._crashes_at[0] > self.limits.window_s:
             self._crashes_at.popleft()
         if len(self._crashes_at) >= self.limits.restarts_max:
-            return None
+            self._crashes_at.append(now_s)
+            return RestartDecision(delay_s=self.limits.exhausted_delay_s, budget_spent=True)
         delay_s: float = min(
             self.limits.delay_s_initial * 2.0 ** len(self._crashes_at), self.limits.delay_s_max
         )
         self._crashes_at.append(now_s)
-        return delay_s
+        return RestartDecision(delay_s=delay_s, budget_spent=False)
 
     @property
     def recent_crashes(self) -> int:

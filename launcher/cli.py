@@ -13,6 +13,7 @@ from typing import Final
 from corelib.config import MODES
 from launcher import admin
 from launcher.errors import LaunchError
+from launcher.instance_status import inspect_instance, render_report, report_document
 from launcher.operator_db import migrate
 from launcher.stack import GATEWAY_PORT_DEFAULT, PORTAL_PORT_DEFAULT, StackOptions
 from launcher.up import run_up
@@ -54,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--mode", choices=MODES, default="sandbox", help="default %(default)s")
     up.add_argument(
+        "--pooler",
+        action="store_true",
+        help="run the services through a local PgBouncer in transaction pooling mode "
+        "(Debian's pgbouncer, installed when missing)",
+    )
+    up.add_argument(
         "--log-format",
         choices=("auto", "console", "json"),
         default="auto",
@@ -61,8 +68,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.set_defaults(handler=_up)
 
-    migrate = commands.add_parser("migrate", help="apply every service's database migrations")
-    _add_database_target(migrate)
+    status = commands.add_parser(
+        "status",
+        help="each process of the running engine: pid, address, health, restarts "
+        "(exit 0 healthy, 1 not healthy, 3 not running)",
+    )
+    _add_data_dir(status)
+    status.add_argument("--json", action="store_true", help="one JSON document instead of a table")
+    status.set_defaults(handler=_status)
+
+    migrate = commands.add_parser(
+        "migrate", help="apply every service's database migrations ($PE_DATABASE_DIRECT_URL first)"
+    )
+    # Migrations hold a session advisory lock: never through a transaction pooler.
+    _add_database_target(migrate, default_url=os.environ.get("PE_DATABASE_DIRECT_URL"))
     migrate.set_defaults(handler=_migrate)
 
     admin = commands.add_parser("admin", help="operator actions: tenants, users, API keys, reconciliation")
@@ -128,11 +147,11 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_database_target(parser: argparse.ArgumentParser) -> None:
+def _add_database_target(parser: argparse.ArgumentParser, *, default_url: str | None = None) -> None:
     target = parser.add_mutually_exclusive_group()
     target.add_argument(
         "--database-url",
-        default=os.environ.get("PE_DATABASE_URL"),
+        default=default_url or os.environ.get("PE_DATABASE_URL"),
         help="the engine's PostgreSQL (default: $PE_DATABASE_URL, else the embedded one of --data-dir)",
     )
     target.add_argument(
@@ -171,8 +190,18 @@ def _up(args: argparse.Namespace) -> int:
         database_url=args.database_url,
         mode=args.mode,
         log_format=log_format,
+        pooler=args.pooler,
     )
     return run_up(options)
+
+
+def _status(args: argparse.Namespace) -> int:
+    report = inspect_instance(args.data_dir.resolve())
+    if args.json:
+        print(json.dumps(report_document(report), indent=2))
+    else:
+        sys.stdout.write(render_report(report))
+    return report.exit_code
 
 
 def _migrate(args: argparse.Namespace) -> int:

@@ -134,6 +134,11 @@ class EmbeddedPostgres:
         return self._port
 
     @property
+    def pid(self) -> int | None:
+        """The postmaster's pid while our server runs."""
+        return self._process.pid if self._process is not None and self._process.poll() is None else None
+
+    @property
     def owns_process(self) -> bool:
         return self._process is not None
 
@@ -179,6 +184,29 @@ class EmbeddedPostgres:
         except FileNotFoundError:
             return ""
         return "\n".join(text.splitlines()[-lines:])
+
+    def shut_down(self) -> None:
+        """Stops the server (fast shutdown: every backend is terminated) but keeps its port,
+        log and socket, for `start_again`. Operators' restarts and fault tests use it."""
+        if self._process is not None:
+            self._signal_and_wait(self._process)
+            self._process = None
+
+    def start_again(self) -> None:
+        """Starts the server on the port it had, after `shut_down` or after it exited by
+        itself: clients configured with that port reconnect without being told."""
+        port = self.port
+        if self.exit_code() is None and self._process is not None:
+            return
+        self._process = None
+        if not self._spawn_and_wait(port):
+            raise LaunchError(
+                f"PostgreSQL did not start again on port {port} (see {self.log_path}):\n{self.log_tail()}"
+            )
+
+    def restart(self) -> None:
+        self.shut_down()
+        self.start_again()
 
     def stop(self) -> None:
         process = self._process

@@ -7,11 +7,13 @@ restart single processes.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from sqlalchemy import make_url
 from sqlalchemy.exc import OperationalError
 
 from corelib.config import DEFAULT_SERVICE_PORTS, MODES
@@ -22,13 +24,16 @@ from launcher.credentials import SandboxCredentials, write_credentials_file
 from launcher.database import check_connection, normalised_url, redacted
 from launcher.embedded_db import DURABLE, EmbeddedPostgres, PostgresTuning
 from launcher.errors import LaunchError
+from launcher.instance_status import ProcessEntry, clear_status, write_status
 from launcher.leftovers import ProcessRegistry, stop_leftovers
 from launcher.output import LogSink
-from launcher.ports import allocate_ports, free_port, require_free_port
+from launcher.pooler import LocalPgBouncer
+from launcher.ports import LOOPBACK_HOST, allocate_ports, free_port, require_free_port
 from launcher.secrets_store import load_or_create_service_secret
 from launcher.seeding import seed_sandbox
 from launcher.supervisor import READY_TIMEOUT_S, Supervisor
 from launcher.topology import (
+    GATEWAY_NAME,
     EngineConfig,
     Topology,
     gateway_installed,
@@ -39,6 +44,7 @@ from launcher.topology import (
 
 GATEWAY_PORT_DEFAULT: Final = 8080
 PORTAL_PORT_DEFAULT: Final = 8081
+POSTGRES_PORT: Final = 5432
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,8 @@ class StackOptions:
     extra_env: Mapping[str, str] = field(default_factory=dict)
     restart_limits: RestartLimits | None = None
     ready_timeout_s: float = READY_TIMEOUT_S
+    # Run the services through a local PgBouncer in transaction pooling mode.
+    pooler: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,11 +79,14 @@ class RunningEngine:
     # The developer portal's address, when it runs.
     portal_url: str | None
     grpc_addrs: dict[str, str]
+    # The server itself (migrations, operators, tests); the services may go through a pooler.
     database_url: str
     service_secret: str
     data_dir: Path
     credentials: SandboxCredentials | None
     credentials_file: Path | None
+    # What the services connect to: database_url, or the pooler's URL with --pooler.
+    service_database_url: str = ""
 
 
 class EngineStack:
@@ -85,9 +96,14 @@ class EngineStack:
         self.options = options
         self._sink = sink
         self._postgres: EmbeddedPostgres | None = None
+        self._pooler: LocalPgBouncer | None = None
         self._supervisor: Supervisor | None = None
         self._running: RunningEngine | None = None
         self._registry = ProcessRegistry(options.data_dir)
+        self._topology: Topology | None = None
+        self._database_url = ""
+        self._postgres_restarts = 0
+        self._stopping = threading.Event()
 
     @property
     def supervisor(self) -> Supervisor:
@@ -114,28 +130,87 @@ class EngineStack:
         return self._running
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._supervisor is not None:
             self._supervisor.stop()
             self._registry.clear()
+        clear_status(self.options.data_dir.resolve())
+        if self._pooler is not None:
+            self._sink.event("info", "stopping PgBouncer")
+            self._pooler.stop()
+            self._pooler = None
         if self._postgres is not None:
             self._sink.event("info", "stopping PostgreSQL")
             self._postgres.stop()
             self._postgres = None
 
     def wait_failure(self, timeout_s: float) -> str | None:
-        """Why the engine can no longer run (a process crashing in a loop, PostgreSQL gone),
-        or None if it still runs after `timeout_s`."""
-        failure = self.supervisor.wait_failure(timeout_s)
-        if failure is not None:
-            return failure
-        if self._postgres is not None:
-            returncode = self._postgres.exit_code()
-            if returncode is not None:
-                return (
-                    f"PostgreSQL exited unexpectedly ({describe_exit(returncode)}); "
-                    f"see {self._postgres.log_path}:\n{self._postgres.log_tail()}"
-                )
+        """Why the engine can no longer run, or None if it still runs after `timeout_s`.
+        A crashing service never ends it (the supervisor keeps retrying it); an embedded
+        PostgreSQL that exits is started again on its port, and only one that cannot be
+        started again is a failure."""
+        self._stopping.wait(timeout_s)
+        postgres = self._postgres
+        if postgres is None or self._stopping.is_set():
+            return None
+        returncode = postgres.exit_code()
+        if returncode is None:
+            return None
+        self._sink.event(
+            "error",
+            f"PostgreSQL exited unexpectedly ({describe_exit(returncode)}); starting it again",
+            log=str(postgres.log_path),
+        )
+        try:
+            postgres.start_again()
+        except LaunchError as error:
+            return f"PostgreSQL exited ({describe_exit(returncode)}) and did not start again: {error}"
+        self._postgres_restarts += 1
+        self._sink.event("info", "PostgreSQL is ready again", port=postgres.port)
+        self.publish_status()
         return None
+
+    def publish_status(self) -> None:
+        """Rewrites the data directory's instance.json (what `payment-engine status` reads)."""
+        topology = self._topology
+        supervisor = self._supervisor
+        if topology is None or supervisor is None or self._stopping.is_set():
+            return
+        entries = [
+            ProcessEntry(
+                name="postgres",
+                kind="postgres",
+                address=self._database_url,
+                pid=None if self._postgres is None else self._postgres.pid,
+                state="running",
+                restarts=self._postgres_restarts,
+            )
+        ]
+        if self._pooler is not None:
+            entries.append(
+                ProcessEntry(
+                    name="pgbouncer",
+                    kind="tcp",
+                    address=f"{LOOPBACK_HOST}:{self._pooler.port}",
+                    pid=self._pooler.pid,
+                    state="running",
+                    restarts=0,
+                )
+            )
+        for report in supervisor.reports():
+            gateway = report.name == GATEWAY_NAME
+            entries.append(
+                ProcessEntry(
+                    name=report.name,
+                    kind="http" if gateway else "grpc",
+                    address=f"{topology.base_url}/readyz" if gateway else topology.grpc_addr(report.name),
+                    pid=report.pid,
+                    state=report.state,
+                    restarts=report.crash_restarts,
+                    failing=report.failing,
+                )
+            )
+        write_status(self.options.data_dir.resolve(), base_url=topology.base_url, processes=entries)
 
     def _start(self) -> RunningEngine:
         options = self.options
@@ -153,6 +228,7 @@ class EngineStack:
         except OperationalError as error:
             raise LaunchError(f"migrations failed on {redacted(database_url)}: {error.orig}") from error
         self._sink.event("info", "migrations applied", schemas=",".join(migrated))
+        service_database_url = self._start_pooler(data_dir, database_url) if options.pooler else database_url
 
         service_secret = load_or_create_service_secret(data_dir)
         credentials = seed_sandbox(database_url) if options.mode == "sandbox" else None
@@ -173,8 +249,14 @@ class EngineStack:
         if not topology.with_gateway:
             self._sink.event("warning", "the gateway is not installed; the REST API is unavailable")
 
+        self._topology = topology
+        self._database_url = database_url
         config = EngineConfig(
-            database_url=database_url,
+            database_url=service_database_url,
+            database_direct_url=database_url,
+            # Debian's PgBouncer (1.18) cannot carry prepared statements across server
+            # connections in transaction mode.
+            prepared_statements=not options.pooler,
             mode=options.mode,
             log_format=options.log_format,
             service_secret=service_secret,
@@ -186,8 +268,10 @@ class EngineStack:
             limits=options.restart_limits,
             ready_timeout_s=options.ready_timeout_s,
             on_spawn=self._registry.record,
+            on_change=self.publish_status,
         )
         self._supervisor.start()
+        self.publish_status()
 
         credentials_file = (
             write_credentials_file(data_dir, topology.base_url, credentials) if credentials else None
@@ -201,6 +285,7 @@ class EngineStack:
             data_dir=data_dir,
             credentials=credentials,
             credentials_file=credentials_file,
+            service_database_url=service_database_url,
         )
 
     def _portal_port(self, gateway_port: int) -> int:
@@ -215,6 +300,16 @@ class EngineStack:
         if wanted not in (0, port):
             self._sink.event("info", f"port {wanted} is taken; the portal uses {port}")
         return port
+
+    def _start_pooler(self, data_dir: Path, database_url: str) -> str:
+        url = make_url(database_url)
+        self._pooler = LocalPgBouncer(
+            data_dir, upstream_host=url.host or LOOPBACK_HOST, upstream_port=url.port or POSTGRES_PORT
+        )
+        self._sink.event("info", "starting PgBouncer (transaction pooling)")
+        self._pooler.start()
+        self._sink.event("info", "PgBouncer is ready", port=self._pooler.port)
+        return self._pooler.pooled_url(database_url)
 
     def _database(self, data_dir: Path) -> str:
         if self.options.database_url is not None:

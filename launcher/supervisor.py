@@ -1,6 +1,10 @@
 """Runs the engine's processes: starts them in dependency order, restarts a crashed one
 with bounded backoff, and stops them all, newest stage first.
 
+It never gives up on the engine as a whole: a process that keeps crashing is reported
+as failing and retried at a slow, bounded pace while every other process keeps running
+(launcher/backoff.py).
+
 Threads rather than asyncio: the supervisor is driven from plain synchronous code (the
 `up` command's main thread, pytest fixtures) and its work is waiting on a handful of
 child processes, so one watcher thread and one output thread per child are enough.
@@ -53,6 +57,19 @@ class _Child:
     restart_at_s: float = 0.0
     crash_restarts: int = 0
     spawned_at_s: float = 0.0
+    # Crashed more often than its budget allows; cleared once it stays up again.
+    failing: bool = False
+
+
+@dataclass(frozen=True)
+class ProcessReport:
+    """One process as `payment-engine status` shows it."""
+
+    name: str
+    pid: int | None
+    state: str
+    crash_restarts: int
+    failing: bool
 
 
 class Supervisor:
@@ -65,10 +82,12 @@ class Supervisor:
         ready_timeout_s: float = READY_TIMEOUT_S,
         stop_grace_s: float = STOP_GRACE_S,
         on_spawn: Callable[[str, int], None] | None = None,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
         """`stages` run in order: every process of a stage must be ready before the next
         stage starts; stopping goes in reverse. `on_spawn(name, pid)` hears of every start
-        and restart (the stack records pids, to clean up after a killed launcher)."""
+        and restart (the stack records pids, to clean up after a killed launcher);
+        `on_change()` of every start, crash and stop (the stack publishes `reports()`)."""
         names = [spec.name for stage in stages for spec in stage]
         if len(names) != len(set(names)):
             raise ValueError(f"process names must be unique: {names}")
@@ -76,6 +95,7 @@ class Supervisor:
         self._ready_timeout_s = ready_timeout_s
         self._stop_grace_s = stop_grace_s
         self._on_spawn = on_spawn
+        self._on_change = on_change
         budget_limits = limits or RestartLimits()
         self._stages: list[list[_Child]] = [
             [_Child(ManagedProcess(spec, sink), RestartBudget(budget_limits)) for spec in stage]
@@ -84,8 +104,6 @@ class Supervisor:
         self._children = {child.process.name: child for stage in self._stages for child in stage}
         self._lock = threading.RLock()
         self._closing = threading.Event()
-        self._failed = threading.Event()
-        self._failure: str | None = None
         self._watcher: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -116,14 +134,18 @@ class Supervisor:
             watcher.join(WATCHER_JOIN_S)
         self._stop_children()
 
-    @property
-    def failure(self) -> str | None:
-        """Why the supervisor gave up, once it has."""
-        return self._failure
-
-    def wait_failure(self, timeout_s: float) -> str | None:
-        self._failed.wait(timeout_s)
-        return self._failure
+    def reports(self) -> list[ProcessReport]:
+        with self._lock:
+            return [
+                ProcessReport(
+                    name=name,
+                    pid=child.process.pid if child.process.is_running() else None,
+                    state=child.state.value,
+                    crash_restarts=child.crash_restarts,
+                    failing=child.failing,
+                )
+                for name, child in self._children.items()
+            ]
 
     # -- inspecting and disturbing single processes (operators and crash tests) ----------
 
@@ -186,8 +208,6 @@ class Supervisor:
         child = self._child(name)
         pause = _ReadinessPause()
         while True:
-            if self._failure is not None:
-                raise LaunchError(self._failure)
             with self._lock:
                 running = child.state is ChildState.RUNNING and child.process.is_running()
                 pid = child.process.pid
@@ -221,6 +241,11 @@ class Supervisor:
         if self._on_spawn is not None:
             self._on_spawn(child.process.name, pid)
         self._sink.event("info", f"started {child.process.name}", pid=pid)
+        self._changed()
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change()
 
     def _await_startup(self, child: _Child) -> None:
         name = child.process.name
@@ -234,14 +259,13 @@ class Supervisor:
                     f"{name} exited during start-up ({describe_exit(returncode)})"
                     + _output_block(child.process.collect_output())
                 )
-            if self._failure is not None:
-                raise StartupError(self._failure)
             if self._closing.is_set():
                 raise StartupError(f"start-up of {name} was interrupted")
             if probe.check():
                 with self._lock:
                     child.state = ChildState.RUNNING
                 self._sink.event("info", f"{name} is ready", pid=child.process.pid)
+                self._changed()
                 return
             if time.monotonic() >= deadline:
                 raise StartupError(
@@ -255,19 +279,24 @@ class Supervisor:
             self._watch_once(time.monotonic())
 
     def _watch_once(self, now_s: float) -> None:
-        give_up: str | None = None
         with self._lock:
             if self._closing.is_set():
                 return
             for child in self._children.values():
                 if child.state is ChildState.RUNNING and child.process.exit_code() is not None:
-                    give_up = give_up or self._on_crash(child, now_s)
+                    self._on_crash(child, now_s)
+                elif (
+                    child.failing
+                    and child.state is ChildState.RUNNING
+                    and now_s - child.spawned_at_s > child.budget.limits.window_s
+                ):
+                    child.failing = False
+                    self._sink.event("info", f"{child.process.name} has stayed up; it is no longer failing")
+                    self._changed()
                 elif child.state is ChildState.BACKOFF and now_s >= child.restart_at_s:
-                    give_up = give_up or self._restart_after_crash(child, now_s)
-        if give_up is not None:
-            self._give_up(give_up)
+                    self._restart_after_crash(child, now_s)
 
-    def _on_crash(self, child: _Child, now_s: float) -> str | None:
+    def _on_crash(self, child: _Child, now_s: float) -> None:
         returncode = child.process.exit_code()
         assert returncode is not None
         output = [line for line in child.process.collect_output() if line.strip()]
@@ -280,39 +309,44 @@ class Supervisor:
             uptime_s=round(now_s - child.spawned_at_s, 1),
             **explanation,
         )
-        return self._schedule_restart(child, now_s)
+        self._schedule_restart(child, now_s)
 
-    def _schedule_restart(self, child: _Child, now_s: float) -> str | None:
-        """Puts a crashed child in backoff; returns why we give up when its budget is spent."""
-        delay_s = child.budget.delay_after_crash(now_s)
+    def _schedule_restart(self, child: _Child, now_s: float) -> None:
+        """Puts a crashed child in backoff: quick restarts while its budget lasts, slow
+        ones after. The other processes are never touched."""
+        decision = child.budget.after_crash(now_s)
         limits = child.budget.limits
-        if delay_s is None:
-            child.state = ChildState.STOPPED
-            return (
-                f"{child.process.name} crashed more than {limits.restarts_max} times within "
-                f"{limits.window_s:.0f} s; giving up and stopping everything (its output is above)"
-            )
         child.state = ChildState.BACKOFF
-        child.restart_at_s = now_s + delay_s
+        child.restart_at_s = now_s + decision.delay_s
+        if decision.budget_spent:
+            if not child.failing:
+                self._sink.event(
+                    "error",
+                    f"{child.process.name} crashed more than {limits.restarts_max} times within "
+                    f"{limits.window_s:.0f} s; it is failing (its output is above). The other "
+                    f"processes keep running; it is retried every {limits.exhausted_delay_s:g} s",
+                )
+            child.failing = True
         self._sink.event(
             "warning",
-            f"restarting {child.process.name} in {delay_s:.2f} s",
+            f"restarting {child.process.name} in {decision.delay_s:.2f} s",
             crashes_in_window=child.budget.recent_crashes,
             crashes_max=limits.restarts_max,
         )
-        return None
+        self._changed()
 
-    def _restart_after_crash(self, child: _Child, now_s: float) -> str | None:
+    def _restart_after_crash(self, child: _Child, now_s: float) -> None:
         try:
             self._spawn(child, ChildState.RUNNING)
         except OSError as error:
             self._sink.event("error", f"cannot start {child.process.name}: {error}")
-            return self._schedule_restart(child, now_s)
+            self._schedule_restart(child, now_s)
+            return
         child.crash_restarts += 1
+        self._changed()
         threading.Thread(
             target=self._report_ready_again, args=(child, child.process.pid), daemon=True
         ).start()
-        return None
 
     def _report_ready_again(self, child: _Child, pid: int | None) -> None:
         deadline = time.monotonic() + self._ready_timeout_s
@@ -324,15 +358,6 @@ class Supervisor:
                 self._sink.event("info", f"{child.process.name} is ready again", pid=pid)
                 return
             pause.sleep()
-
-    def _give_up(self, message: str) -> None:
-        with self._lock:
-            if self._failure is None:
-                self._failure = message
-        self._sink.event("error", message)
-        self._closing.set()
-        self._stop_children()
-        self._failed.set()
 
     def _stop_children(self) -> None:
         for stage in reversed(self._stages):
@@ -353,6 +378,7 @@ class Supervisor:
                 with self._lock:
                     child.state = ChildState.STOPPED
                 self._sink.event("info", f"stopped {child.process.name}")
+                self._changed()
 
 
 class _ReadinessPause:

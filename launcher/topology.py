@@ -15,8 +15,8 @@ from launcher.ports import LOOPBACK_HOST
 from launcher.readiness import GrpcHealthProbe, HttpReadyProbe
 
 SERVICE_NAMES: Final = ("auth", "accounts", "transactions", "webhooks")
-# Every other process asks auth for service tokens and JWKS at start-up.
-FIRST_SERVICE: Final = "auth"
+# Dependencies first: a process started before one it calls logs failures until it is up.
+START_ORDER: Final = ("auth", "webhooks", "accounts", "transactions")
 GATEWAY_NAME: Final = "gateway"
 PORTAL_NAME: Final = "portal"
 
@@ -78,12 +78,17 @@ class EngineConfig:
     log_format: str
     service_secret: str
     extra_env: Mapping[str, str]
+    # Through a transaction pooler: the server itself, for migrations and LISTEN.
+    database_direct_url: str = ""
+    prepared_statements: bool = True
 
 
 def shared_env(topology: Topology, config: EngineConfig) -> dict[str, str]:
     env = dict(os.environ)
     env |= {
         "PE_DATABASE_URL": config.database_url,
+        "PE_DATABASE_DIRECT_URL": config.database_direct_url or config.database_url,
+        "PE_DATABASE_PREPARED_STATEMENTS": "true" if config.prepared_statements else "false",
         "PE_MODE": config.mode,
         "PE_LOG_FORMAT": config.log_format,
         "PE_SERVICE_SECRET": config.service_secret,
@@ -100,7 +105,9 @@ def shared_env(topology: Topology, config: EngineConfig) -> dict[str, str]:
 
 
 def process_stages(topology: Topology, config: EngineConfig) -> list[list[ProcessSpec]]:
-    """auth, then the other services together, then the gateway in front of them, then the
+    """Each process after the ones it calls, so that none starts by failing to reach one:
+    auth (everyone asks it for tokens), webhooks (where the outbox relays publish),
+    accounts (the ledger the saga worker drives), transactions, then the gateway, then the
     developer portal, which calls only the gateway."""
     env = shared_env(topology, config)
 
@@ -112,9 +119,9 @@ def process_stages(topology: Topology, config: EngineConfig) -> list[list[Proces
             probe=GrpcHealthProbe(topology.grpc_addr(name)),
         )
 
-    first = [service(name) for name in topology.grpc_ports if name == FIRST_SERVICE]
-    rest = [service(name) for name in topology.grpc_ports if name != FIRST_SERVICE]
-    stages = [stage for stage in (first, rest) if stage]
+    ordered = [name for name in START_ORDER if name in topology.grpc_ports]
+    ordered += [name for name in topology.grpc_ports if name not in START_ORDER]
+    stages = [[service(name)] for name in ordered]
     if topology.with_gateway:
         gateway = ProcessSpec(
             name=GATEWAY_NAME,

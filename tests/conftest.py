@@ -7,6 +7,8 @@ Under pytest-xdist every worker gets its own of each, so workers never share sta
     engine_stack           (session) EngineHandle of the full engine: base_url, grpc_addrs,
                                      credentials, database_url, supervisor (kill/restart)
     engine_stack_factory   (function) EngineFactory: start private engines for one test
+    through_pooler         (session) False here; True under tests/pooler/, where the engines
+                                     run behind PgBouncer in transaction pooling mode
 """
 
 from __future__ import annotations
@@ -37,6 +39,11 @@ def database_url(embedded_postgres: EmbeddedPostgres) -> str:
 
 
 @pytest.fixture(scope="session")
+def through_pooler() -> bool:
+    return False
+
+
+@pytest.fixture(scope="session")
 def engine_stack(
     embedded_postgres: EmbeddedPostgres, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[EngineHandle]:
@@ -45,9 +52,11 @@ def engine_stack(
 
 
 @pytest.fixture
-def engine_stack_factory(embedded_postgres: EmbeddedPostgres, tmp_path: Path) -> Iterator[EngineFactory]:
+def engine_stack_factory(
+    embedded_postgres: EmbeddedPostgres, tmp_path: Path, through_pooler: bool
+) -> Iterator[EngineFactory]:
     with ExitStack() as exits:
-        yield EngineFactory(embedded_postgres, tmp_path, exits)
+        yield EngineFactory(embedded_postgres, tmp_path, exits, pooler=through_pooler)
 
 
 @pytest.hookimpl(wrapper=True)

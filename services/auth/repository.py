@@ -177,7 +177,12 @@ async def insert_refresh_token(
 ) -> None:
     await conn.execute(
         insert(refresh_tokens).values(
-            id=token_id, session_id=session_id, token_hash=token_hash, expires_at=expires_at
+            id=token_id,
+            session_id=session_id,
+            # The session's tenant: every tenant-scoped row carries it (docs/scaling.md).
+            tenant_id=select(sessions.c.tenant_id).where(sessions.c.id == session_id).scalar_subquery(),
+            token_hash=token_hash,
+            expires_at=expires_at,
         )
     )
 

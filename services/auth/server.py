@@ -50,7 +50,7 @@ async def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess
 
     api_keys = ApiKeys(engine, mode=settings.mode, on_revoked=on_revoked)
     feed = InvalidationFeed(
-        settings.database_direct_url or settings.database_url,
+        settings.direct_database_url,
         REVOCATION_CHANNEL,
         on_message=revocations.on_message,
         on_resync=revocations.resync,

@@ -98,6 +98,10 @@ def test_every_process_has_its_deployment_and_entry_point(objects: list[dict[str
         port = DEFAULT_SERVICE_PORTS[name]
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             assert container[probe]["grpc"]["port"] == port, (name, probe)
+        # Readiness follows the database; liveness must not, or a database restart would
+        # make the kubelet restart every pod for nothing.
+        assert container["livenessProbe"]["grpc"]["service"] == "liveness", name
+        assert "service" not in container["readinessProbe"]["grpc"], name
     (migrate,) = _of_kind(objects, "Job")["migrate"]["spec"]["template"]["spec"]["containers"]
     assert migrate["command"] == ["payment-engine", "migrate"]
     images = {container["image"] for spec in _pod_specs(objects).values() for container in spec["containers"]}

@@ -44,6 +44,8 @@ class EngineHandle:
     data_dir: Path
     log_path: Path
     stack: EngineStack
+    # What the services connect to: database_url, or PgBouncer's URL for it.
+    service_database_url: str = ""
 
     @property
     def supervisor(self) -> Supervisor:
@@ -69,9 +71,11 @@ def running_engine(
     *,
     extra_env: Mapping[str, str] | None = None,
     restart_limits: RestartLimits | None = None,
+    pooler: bool = False,
 ) -> Iterator[EngineHandle]:
     """Starts an engine on its own fresh database of `postgres`; stops it on exit.
-    `extra_env` sets PE_* variables of every process (e.g. looser login throttling)."""
+    `extra_env` sets PE_* variables of every process (e.g. looser login throttling);
+    `pooler` puts a PgBouncer in transaction pooling mode between the services and it."""
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / LOG_FILE_NAME
     with log_path.open("a", encoding="utf-8") as log:
@@ -85,6 +89,7 @@ def running_engine(
             grpc_ports={},
             extra_env={**GENEROUS_LIMITS, **(extra_env or {})},
             restart_limits=restart_limits,
+            pooler=pooler,
         )
         stack = EngineStack(options, StreamSink(log, log_format="json"))
         try:
@@ -103,6 +108,7 @@ def running_engine(
                 data_dir=running.data_dir,
                 log_path=log_path,
                 stack=stack,
+                service_database_url=running.service_database_url,
             )
         finally:
             stack.stop()
@@ -112,8 +118,11 @@ class EngineFactory:
     """Starts private engines for tests that would disturb the shared one (a crash loop
     that makes the supervisor give up, different settings); all stop with the test."""
 
-    def __init__(self, postgres: EmbeddedPostgres, base_dir: Path, exits: ExitStack) -> None:
+    def __init__(
+        self, postgres: EmbeddedPostgres, base_dir: Path, exits: ExitStack, *, pooler: bool = False
+    ) -> None:
         self._postgres = postgres
+        self._pooler = pooler
         self._base_dir = base_dir
         self._exits = exits
         self.handles: list[EngineHandle] = []
@@ -123,7 +132,13 @@ class EngineFactory:
     ) -> EngineHandle:
         data_dir = self._base_dir / f"engine-{len(self.handles) + 1}"
         handle = self._exits.enter_context(
-            running_engine(self._postgres, data_dir, extra_env=extra_env, restart_limits=restart_limits)
+            running_engine(
+                self._postgres,
+                data_dir,
+                extra_env=extra_env,
+                restart_limits=restart_limits,
+                pooler=self._pooler,
+            )
         )
         self.handles.append(handle)
         return handle

@@ -34,7 +34,7 @@ async def test_concurrent_calls_share_units_of_work_and_get_their_own_outcomes()
     # Calls made before the flusher ran share its one unit of work.
     assert len(ledger.batches) == 1 and len(ledger.batches[0]) == 51
     # One made while a flush is in flight waits for the next.
-    assert await asyncio.gather(batcher.submit("a"), batcher.submit("b")) == ["A", "B"]
+    assert list(await asyncio.gather(batcher.submit("a"), batcher.submit("b"))) == ["A", "B"]
     assert ledger.batches[1:] == [["a", "b"]]
 
 

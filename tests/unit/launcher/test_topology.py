@@ -13,23 +13,29 @@ CONFIG = EngineConfig(
     extra_env={"PE_LOGIN_ATTEMPTS_PER_ADDRESS_MAX": "1000"},
 )
 TOPOLOGY = Topology(
-    grpc_ports={"auth": 1001, "accounts": 1002, "transactions": 1003}, gateway_port=8088, with_gateway=True
+    grpc_ports={"auth": 1001, "accounts": 1002, "transactions": 1003, "webhooks": 1004},
+    gateway_port=8088,
+    with_gateway=True,
 )
 
 
-def test_auth_starts_first_then_the_other_services_then_the_gateway() -> None:
+def test_each_process_starts_after_the_ones_it_calls() -> None:
     stages = process_stages(TOPOLOGY, CONFIG)
+    # auth: everyone's tokens; webhooks: where the relays publish; accounts: the ledger
+    # the saga drives; the gateway in front of them all.
     assert [[spec.name for spec in stage] for stage in stages] == [
         ["auth"],
-        ["accounts", "transactions"],
+        ["webhooks"],
+        ["accounts"],
+        ["transactions"],
         ["gateway"],
     ]
     assert stages[0][0].argv == (sys.executable, "-m", "services.auth.server")
-    assert stages[2][0].argv == (sys.executable, "-m", "gateway.server")
+    assert stages[-1][0].argv == (sys.executable, "-m", "gateway.server")
 
 
 def test_every_process_learns_every_address_and_its_own_port() -> None:
-    auth, accounts = process_stages(TOPOLOGY, CONFIG)[0][0], process_stages(TOPOLOGY, CONFIG)[1][0]
+    auth, accounts = process_stages(TOPOLOGY, CONFIG)[0][0], process_stages(TOPOLOGY, CONFIG)[2][0]
     for spec in (auth, accounts):
         assert spec.env["PE_DATABASE_URL"] == CONFIG.database_url
         assert spec.env["PE_MODE"] == "sandbox"
@@ -44,7 +50,7 @@ def test_every_process_learns_every_address_and_its_own_port() -> None:
 
 def test_probes_match_what_each_process_serves() -> None:
     stages = process_stages(TOPOLOGY, CONFIG)
-    auth_probe, gateway_probe = stages[0][0].probe, stages[2][0].probe
+    auth_probe, gateway_probe = stages[0][0].probe, stages[-1][0].probe
     assert isinstance(auth_probe, GrpcHealthProbe) and auth_probe.address == "127.0.0.1:1001"
     assert isinstance(gateway_probe, HttpReadyProbe) and gateway_probe.url == "http://127.0.0.1:8088/readyz"
 

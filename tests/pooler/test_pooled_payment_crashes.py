@@ -1,0 +1,3 @@
+"""tests/faults/test_payment_crashes.py through PgBouncer (see conftest.py)."""
+
+from tests.faults.test_payment_crashes import *  # noqa: F403
