@@ -34,6 +34,7 @@ from launcher.seeding import seed_sandbox
 from launcher.supervisor import READY_TIMEOUT_S, Supervisor
 from launcher.topology import (
     GATEWAY_NAME,
+    PORTAL_NAME,
     EngineConfig,
     Topology,
     gateway_installed,
@@ -197,13 +198,17 @@ class EngineStack:
                     restarts=0,
                 )
             )
+        http_readiness = {
+            GATEWAY_NAME: f"{topology.base_url}/readyz",
+            PORTAL_NAME: f"http://{LOOPBACK_HOST}:{topology.portal_port}/portal/readyz",
+        }
         for report in supervisor.reports():
-            gateway = report.name == GATEWAY_NAME
+            readiness = http_readiness.get(report.name)
             entries.append(
                 ProcessEntry(
                     name=report.name,
-                    kind="http" if gateway else "grpc",
-                    address=f"{topology.base_url}/readyz" if gateway else topology.grpc_addr(report.name),
+                    kind="http" if readiness else "grpc",
+                    address=readiness or topology.grpc_addr(report.name),
                     pid=report.pid,
                     state=report.state,
                     restarts=report.crash_restarts,

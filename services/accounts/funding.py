@@ -10,7 +10,7 @@ from corelib.ids import new_id
 from services.accounts import repository, rules
 from services.accounts.accounts_book import load_visible
 from services.accounts.balance_events import record_balance_change
-from services.accounts.repository import AccountRow, NewPosting
+from services.accounts.repository import AccountRow, NewJournalEntry, NewPosting
 from services.accounts.system_accounts import ensure_system_account
 
 
@@ -26,8 +26,8 @@ async def fund_in(
         field="amount",
     )
     funding = await ensure_system_account(conn, rules.FUNDING, account.currency_code)
-    debit = NewPosting(new_id("pst"), funding.id, -amount_minor)
-    credit = NewPosting(new_id("pst"), account.id, amount_minor)
+    debit = NewPosting(new_id("pst"), funding.id, -amount_minor, funding.tenant_id)
+    credit = NewPosting(new_id("pst"), account.id, amount_minor, account.tenant_id)
     rules.assert_balanced([debit.amount_minor, credit.amount_minor])
     funding_after = await repository.add_to_balances(
         conn, funding.id, current_delta_minor=-amount_minor, held_delta_minor=0
@@ -36,15 +36,20 @@ async def fund_in(
         conn, account.id, current_delta_minor=amount_minor, held_delta_minor=0
     )
     journal_entry_id = new_id("jnl")
-    await repository.insert_journal_entry(
+    await repository.insert_journal_entries(
         conn,
-        journal_entry_id=journal_entry_id,
-        kind="funding",
-        transaction_id=None,
-        description=description,
-        lines=[
-            (debit, funding_after.current_balance_minor, account.currency_code),
-            (credit, account_after.current_balance_minor, account.currency_code),
+        [
+            NewJournalEntry(
+                id=journal_entry_id,
+                tenant_id=account.tenant_id,
+                kind="funding",
+                transaction_id=None,
+                description=description,
+                lines=(
+                    (debit, funding_after.current_balance_minor, account.currency_code),
+                    (credit, account_after.current_balance_minor, account.currency_code),
+                ),
+            )
         ],
     )
     await record_balance_change(conn, account_after, cause="funding", transaction_id=None)

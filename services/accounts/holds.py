@@ -358,8 +358,8 @@ class Holds:
                 continue
             amount = hold.amount_minor
             payer, payee = balances.rows[hold.account_id], balances.rows[order.payee_account_id]
-            debit = NewPosting(new_id("pst"), payer.id, -amount)
-            credit = NewPosting(new_id("pst"), payee.id, amount)
+            debit = NewPosting(new_id("pst"), payer.id, -amount, payer.tenant_id)
+            credit = NewPosting(new_id("pst"), payee.id, amount, payee.tenant_id)
             rules.assert_balanced([debit.amount_minor, credit.amount_minor])
             balances.apply(payer.id, current_delta=-amount, held_delta=-amount)
             balances.apply(payee.id, current_delta=amount, held_delta=0)
@@ -368,6 +368,7 @@ class Holds:
             entries.append(
                 NewJournalEntry(
                     id=journal_entry_id,
+                    tenant_id=hold.tenant_id,
                     kind="transfer",
                     transaction_id=hold.id,
                     description=description,

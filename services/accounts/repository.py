@@ -6,12 +6,12 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, func, insert, select, text, update
+from sqlalchemy import BigInteger, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from corelib.db import columns_of, row_as
-from services.accounts.schema import accounts, holds, journal_entries, postings
+from services.accounts.schema import accounts, holds, postings
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,8 @@ class NewPosting:
     id: str
     account_id: str
     amount_minor: int
+    # The account's tenant ("" for the engine's own system accounts).
+    tenant_id: str
 
 
 # The payment path's statements, built once: constructing a SQLAlchemy statement and
@@ -297,40 +299,6 @@ async def finish_hold(
     return row_as(HoldRow, (await conn.execute(_FINISH_HOLD, parameters)).mappings().one())
 
 
-async def insert_journal_entry(
-    conn: AsyncConnection,
-    *,
-    journal_entry_id: str,
-    kind: str,
-    transaction_id: str | None,
-    description: str,
-    lines: list[tuple[NewPosting, int, str]],
-) -> None:
-    """One journal entry and its postings; `lines` pairs each posting with the account's
-    balance after it and its currency."""
-    await conn.execute(
-        insert(journal_entries).values(
-            id=journal_entry_id, kind=kind, transaction_id=transaction_id, description=description
-        )
-    )
-    await conn.execute(
-        insert(postings),
-        [
-            {
-                "id": posting.id,
-                "journal_entry_id": journal_entry_id,
-                "account_id": posting.account_id,
-                "amount_minor": posting.amount_minor,
-                "currency_code": currency,
-                "balance_after_minor": balance_after,
-                "transaction_id": transaction_id,
-                "description": description,
-            }
-            for posting, balance_after, currency in lines
-        ],
-    )
-
-
 async def list_postings(
     conn: AsyncConnection, account_id: str, *, before_seq: int | None, limit: int
 ) -> list[PostingRow]:
@@ -470,18 +438,19 @@ _FINISH_HOLDS = text(
 )
 _INSERT_JOURNAL_ENTRIES = text(
     """
-    INSERT INTO accounts.journal_entries (id, kind, transaction_id, description)
-    SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:kinds AS text[]), CAST(:transaction_ids AS text[]),
-                         CAST(:descriptions AS text[]))
+    INSERT INTO accounts.journal_entries (id, tenant_id, kind, transaction_id, description)
+    SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:tenant_ids AS text[]), CAST(:kinds AS text[]),
+                         CAST(:transaction_ids AS text[]), CAST(:descriptions AS text[]))
     """
 )
 _INSERT_POSTINGS = text(
     """
     INSERT INTO accounts.postings
-        (id, journal_entry_id, account_id, amount_minor, currency_code, balance_after_minor, transaction_id,
-         description)
+        (id, tenant_id, journal_entry_id, account_id, amount_minor, currency_code, balance_after_minor,
+         transaction_id, description)
     SELECT * FROM unnest(
-        CAST(:ids AS text[]), CAST(:journal_entry_ids AS text[]), CAST(:account_ids AS text[]),
+        CAST(:ids AS text[]), CAST(:tenant_ids AS text[]), CAST(:journal_entry_ids AS text[]),
+        CAST(:account_ids AS text[]),
         CAST(:amounts AS bigint[]), CAST(:currencies AS text[]), CAST(:balances_after AS bigint[]),
         CAST(:transaction_ids AS text[]), CAST(:descriptions AS text[]))
     """
@@ -511,6 +480,8 @@ class HoldOutcome:
 @dataclass(frozen=True)
 class NewJournalEntry:
     id: str
+    # The payment's tenant (the hold's), or the funded account's.
+    tenant_id: str
     kind: str
     transaction_id: str | None
     description: str
@@ -589,6 +560,7 @@ async def insert_journal_entries(conn: AsyncConnection, entries: list[NewJournal
         _INSERT_JOURNAL_ENTRIES,
         {
             "ids": [e.id for e in entries],
+            "tenant_ids": [e.tenant_id for e in entries],
             "kinds": [e.kind for e in entries],
             "transaction_ids": [e.transaction_id for e in entries],
             "descriptions": [e.description for e in entries],
@@ -599,6 +571,7 @@ async def insert_journal_entries(conn: AsyncConnection, entries: list[NewJournal
         _INSERT_POSTINGS,
         {
             "ids": [posting.id for _, (posting, _, _) in lines],
+            "tenant_ids": [posting.tenant_id for _, (posting, _, _) in lines],
             "journal_entry_ids": [entry.id for entry, _ in lines],
             "account_ids": [posting.account_id for _, (posting, _, _) in lines],
             "amounts": [posting.amount_minor for _, (posting, _, _) in lines],

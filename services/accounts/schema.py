@@ -75,6 +75,8 @@ journal_entries = Table(
     "journal_entries",
     metadata,
     Column("id", Text, primary_key=True),
+    # The payment's tenant, or the funded account's.
+    Column("tenant_id", Text, nullable=False, server_default=text("''")),
     # transfer | funding
     Column("kind", Text, nullable=False),
     Column("transaction_id", Text, unique=True),
@@ -87,6 +89,8 @@ postings = Table(
     metadata,
     Column("seq", BigInteger, Identity(always=True), primary_key=True),
     Column("id", Text, nullable=False, unique=True),
+    # The account's tenant ("" for system accounts).
+    Column("tenant_id", Text, nullable=False, server_default=text("''")),
     Column("journal_entry_id", Text, ForeignKey("journal_entries.id"), nullable=False),
     Column("account_id", Text, ForeignKey("accounts.id"), nullable=False),
     # Signed: positive credits the account, negative debits it.

@@ -52,6 +52,7 @@ class DebitAuthorizations:
                 conn,
                 {
                     "id": new_id("dba"),
+                    "tenant_id": tenant_id,
                     "payer_tenant_id": tenant_id,
                     "payer_account_id": payer.id,
                     "grantee_tenant_id": grantee_tenant_id,

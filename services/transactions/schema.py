@@ -89,6 +89,8 @@ debit_authorizations = Table(
     "debit_authorizations",
     metadata,
     Column("id", Text, primary_key=True),
+    # The payer's tenant, who granted it: the row lives with that tenant's data.
+    Column("tenant_id", Text, nullable=False, server_default=text("''")),
     Column("payer_tenant_id", Text, nullable=False),
     Column("payer_account_id", Text, nullable=False),
     Column("grantee_tenant_id", Text, nullable=False),

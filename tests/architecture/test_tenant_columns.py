@@ -25,19 +25,6 @@ GLOBAL_TABLES: Final = {
     "transactions.ach_batches",
 }
 
-# Tenant-scoped tables that do not carry tenant_id yet. Each is migrated (column added
-# and backfilled) with the rework of its service; empty this set as they are done — the
-# test fails on an entry that already has the column, so the set cannot go stale.
-PENDING_TENANT_COLUMN: Final = {
-    # A journal entry belongs to the tenant of its transaction (or account, for funding).
-    "accounts.journal_entries",
-    # A posting belongs to the tenant of its account.
-    "accounts.postings",
-    # Cross-tenant by nature (payer_tenant_id grants grantee_tenant_id); distributed by
-    # the payer's tenant, which the column will name.
-    "transactions.debit_authorizations",
-}
-
 # Alembic's own bookkeeping, one per schema.
 BOOKKEEPING: Final = "alembic_version"
 
@@ -59,12 +46,12 @@ def test_every_tenant_scoped_table_carries_tenant_id(database_url: str) -> None:
     tables = tables_and_tenant_columns(database_url)
     assert {name.split(".")[0] for name in tables} == set(SERVICE_SCHEMAS)
     missing = {name for name, has in tables.items() if not has}
-    assert missing - GLOBAL_TABLES - PENDING_TENANT_COLUMN == set(), "tenant-scoped tables without tenant_id"
+    assert missing - GLOBAL_TABLES == set(), "tenant-scoped tables without tenant_id"
 
 
 def test_the_exception_lists_name_real_tables_that_really_lack_the_column(database_url: str) -> None:
     tables = tables_and_tenant_columns(database_url)
-    listed = GLOBAL_TABLES | PENDING_TENANT_COLUMN
+    listed = GLOBAL_TABLES
     assert listed <= set(tables), listed - set(tables)
     already = {name for name in listed if tables[name]}
     assert already == set(), "already carries tenant_id: take it off the list"

@@ -23,7 +23,7 @@ from launcher.ports import free_port
 START_DEADLINE_S: Final = 180.0
 STOP_DEADLINE_S: Final = 60.0
 POLL_S: Final = 0.5
-PROCESSES: Final = ("postgres", "auth", "webhooks", "accounts", "transactions", "gateway")
+PROCESSES: Final = ("postgres", "auth", "webhooks", "accounts", "transactions", "gateway", "portal")
 NOISY_LEVELS: Final = ("warning", "error", "critical")
 # The console script `./payment-engine` runs, installed beside this interpreter.
 COMMAND: Final = Path(sys.executable).parent / "payment-engine"
