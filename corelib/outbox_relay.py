@@ -46,6 +46,10 @@ BATCH_SIZE_LIMIT: Final = 500
 # How long an idle relay sleeps before looking again, unless a commit wakes it earlier:
 # the bound on the delay of an event whose wake-up was lost (a reconnecting listener).
 IDLE_WAIT_S_DEFAULT: Final = 1.0
+# After a round that was not full, the least time before the next: events committed
+# meanwhile go out together (at most 20 rounds a second; the webhooks' delay budget is a
+# second).
+GATHER_S_DEFAULT: Final = 0.05
 PUBLISH_TIMEOUT_S: Final = 10.0
 # A failing publish is retried for as long as the process runs (events are never
 # dropped), with a capped exponential delay so a down webhooks service is not hammered.
@@ -90,6 +94,7 @@ async def run_relay(
     *,
     batch_size_max: int = BATCH_SIZE_MAX_DEFAULT,
     idle_wait_s: float = IDLE_WAIT_S_DEFAULT,
+    gather_s: float = GATHER_S_DEFAULT,
     wake: asyncio.Event | None = None,
 ) -> None:
     """Relays until cancelled. `wake`, when given and set (e.g. right after a commit that
@@ -117,8 +122,11 @@ async def run_relay(
         if failures:
             log.info("outbox_relay_recovered", table=table.fullname, after_failures=failures)
             failures = 0
-        # A full batch means more may be waiting: go again at once.
+        # A full batch means more may be waiting: go again at once. Otherwise rest a
+        # moment first, so that the commits of that moment travel together: a round per
+        # commit would cost a transaction and a call per event under a light load.
         if published < batch_size_max:
+            await asyncio.sleep(gather_s)
             await _pause(wake, idle_wait_s)
 
 
