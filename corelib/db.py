@@ -72,7 +72,10 @@ def create_engine(
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_recycle=1800,
-        pool_pre_ping=True,
+        # No ping per checkout (a round trip each): a connection that died with the server
+        # fails its statement, the pool then drops every connection older than it, and the
+        # caller gets 503 to retry with its Idempotency-Key (grpc_pipeline.unexpected_failure).
+        pool_pre_ping=False,
         pool_timeout=POOL_CHECKOUT_TIMEOUT_S,
         connect_args=connect_args(application_name, prepared_statements=prepared_statements),
     )
