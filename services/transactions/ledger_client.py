@@ -27,9 +27,10 @@ LEDGER_CALL_TIMEOUT_S: Final = 5.0
 BUSINESS_REASONS: Final = frozenset(
     {"INSUFFICIENT_FUNDS", "INVALID_ACCOUNT_STATUS", "NOT_FOUND", "INVALID_REQUEST", "BATCH_ABORTED"}
 )
-# Steps of concurrent payments share calls: up to 500 per call, four calls in flight,
-# and at most 20,000 steps waiting before new ones are refused.
-GROUP_BOUNDS: Final[dict[str, Any]] = {"batch_size_max": 500, "queued_max": 20_000, "flushes_max": 4}
+# Steps of concurrent payments share calls: up to 500 per call, one call in flight (what
+# arrives meanwhile makes the next, fuller call), and at most 20,000 steps waiting before
+# new ones are refused.
+GROUP_BOUNDS: Final[dict[str, Any]] = {"batch_size_max": 500, "queued_max": 20_000, "flushes_max": 1}
 DESCRIBE_ACCOUNTS_MAX: Final = 100
 
 ResultT = TypeVar("ResultT")

@@ -63,9 +63,10 @@ EXTERNAL_REFERENCE_LENGTH_MAX: Final = 200
 METADATA_BYTES_MAX: Final = 16 * 1024
 ACCOUNT_ID_LENGTH_MAX: Final = 64
 BATCH_SIZE_MAX: Final = 1000
-# Concurrent creates share a batch: up to 500 payments, four batches in flight, 20,000
-# waiting before new ones are refused (503, safe to retry with the same key).
-GROUP_COMMIT_BOUNDS: Final[dict[str, Any]] = {"batch_size_max": 500, "queued_max": 20_000, "flushes_max": 4}
+# Concurrent creates share a batch: up to 500 payments, one batch in flight (what arrives
+# meanwhile makes the next, fuller one), 20,000 waiting before new ones are refused (503,
+# safe to retry with the same key).
+GROUP_COMMIT_BOUNDS: Final[dict[str, Any]] = {"batch_size_max": 500, "queued_max": 20_000, "flushes_max": 1}
 
 Render = Callable[[TransactionRow], bytes]
 

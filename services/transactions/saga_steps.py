@@ -41,10 +41,10 @@ RETRY_DELAY_MAX: Final = timedelta(seconds=30)
 # funds released) after this many attempts, rather than retrying for days.
 POST_ATTEMPTS_MAX: Final = 8
 STUCK_POST_REASON: Final = "The payment could not be completed; the funds were released"
-# Payments handed on by the create path: at most 500 per ledger call, two calls in
+# Payments handed on by the create path: at most 500 per ledger call, one call in
 # flight, 20,000 waiting (beyond that they are left to the worker, which finds them
 # once their lease runs out).
-FAST_TRACK_BOUNDS: Final = {"batch_size_max": 500, "queued_max": 20_000, "flushes_max": 2}
+FAST_TRACK_BOUNDS: Final = {"batch_size_max": 500, "queued_max": 20_000, "flushes_max": 1}
 
 
 def retry_at(now: datetime, attempts: int) -> datetime:
