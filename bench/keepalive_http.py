@@ -126,9 +126,9 @@ class KeepAliveClient:
             name, _, value = line.partition(b":")
             headers[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
         length_text = headers.get("content-length")
-        if length_text is None:
-            if headers.get("transfer-encoding"):
-                raise HttpError("chunked answers are not spoken here")
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            content = await self._read_chunked()
+        elif length_text is None:
             content = await self._reader.read(BODY_BYTES_MAX)
             await self.aclose()
         else:
@@ -139,3 +139,20 @@ class KeepAliveClient:
             if headers.get("connection", "").lower() == "close":
                 await self.aclose()
         return Response(int(parts[1]), headers, content)
+
+    async def _read_chunked(self) -> bytes:
+        assert self._reader is not None
+        chunks: list[bytes] = []
+        size_total = 0
+        # Bounded: every chunk counts against BODY_BYTES_MAX, and a zero-size chunk ends it.
+        while True:
+            size_line = await self._reader.readuntil(b"\r\n")
+            size = int(size_line.split(b";")[0].strip(), 16)
+            if size == 0:
+                await self._reader.readuntil(b"\r\n")
+                return b"".join(chunks)
+            size_total += size
+            if size_total > BODY_BYTES_MAX:
+                raise HttpError("response body too large")
+            chunks.append(await self._reader.readexactly(size))
+            await self._reader.readexactly(2)

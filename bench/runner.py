@@ -33,6 +33,7 @@ from launcher.database import create_database_if_missing
 # The login scenario logs in thousands of times from one address; the engine's default
 # (60 a minute) would turn it into a benchmark of the throttle.
 LOGIN_ATTEMPTS_PER_ADDRESS_MAX: Final = 10_000_000
+REQUEST_QUOTA_PER_MINUTE: Final = 100_000_000
 HOLD_POST_TARGET_RATIO: Final = 0.5
 HOT_PAYEE_SHARE_TARGET: Final = 0.8
 CPU_MS_PER_PAYMENT_TARGET: Final = 1.5
@@ -296,6 +297,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parse_options(argv)
     env = {
         "PE_LOGIN_ATTEMPTS_PER_ADDRESS_MAX": str(LOGIN_ATTEMPTS_PER_ADDRESS_MAX),
+        # Every simulated client is one credential from one address: the sandbox's request
+        # quotas (6,000 a minute per credential) would measure the quota, not the engine.
+        "PE_RATE_LIMIT_CREDENTIAL_PER_MINUTE": str(REQUEST_QUOTA_PER_MINUTE),
+        "PE_RATE_LIMIT_ADDRESS_PER_MINUTE": str(REQUEST_QUOTA_PER_MINUTE),
         "PE_LOG_LEVEL": options.engine_log_level,
     }
     data_dir = Path(tempfile.mkdtemp(prefix="pe-bench-"))

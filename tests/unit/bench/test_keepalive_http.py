@@ -85,3 +85,20 @@ def test_engine_cpu_per_operation_leaves_out_the_load_generator() -> None:
         cpu_percent={"gateway": 20.0, "postgres": 30.0, "bench": 50.0, "others": 90.0},
     )
     assert row.engine_cpu_ms_per_op == pytest.approx(2.5)
+
+
+async def test_a_chunked_answer_is_read_whole() -> None:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\n[1, 2\r\n3\r\n, 3]\r\n0\r\n\r\n"
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with KeepAliveClient(f"http://127.0.0.1:{port}") as client:
+        response = await client.get("/events")
+    server.close()
+    assert response.json() == [1, 2, 3]
