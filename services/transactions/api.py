@@ -11,7 +11,7 @@ from payment_engine_protos.transactions.v1 import transactions_pb2, transactions
 from corelib.errors import ServiceError
 from corelib.grpc_pipeline import RpcContext
 from corelib.money import major_from_minor
-from corelib.request_context import IDEMPOTENCY_KEY_METADATA_KEY, current_principal
+from corelib.request_context import IDEMPOTENCY_KEY_METADATA_KEY, current_principal, request_id_var
 from corelib.timestamps import from_timestamp, to_timestamp
 from services.transactions.cancellation import Cancellation
 from services.transactions.debit_authorizations import DebitAuthorizations
@@ -50,6 +50,7 @@ def transaction_message(txn: TransactionRow) -> transactions_pb2.Transaction:
         updated_at=to_timestamp(txn.updated_at),
         completed_at=to_timestamp(txn.completed_at),
         expected_settlement_at=to_timestamp(txn.expected_settlement_at),
+        request_id=txn.request_id,
     )
 
 
@@ -152,6 +153,7 @@ class TransactionsApi(transactions_pb2_grpc.TransactionsServiceServicer):
                 order=_order_of(request),
                 idempotency_key=_metadata(context).get(IDEMPOTENCY_KEY_METADATA_KEY, ""),
                 fingerprint=request_fingerprint(request.SerializeToString(deterministic=True)),
+                request_id=request_id_var.get(),
             )
         )
         return transactions_pb2.CreateTransactionResponse.FromString(response)
@@ -180,6 +182,7 @@ class TransactionsApi(transactions_pb2_grpc.TransactionsServiceServicer):
                     # position, so a batch re-sent after a crash creates nothing twice.
                     idempotency_key=item.idempotency_key or (f"{batch_key}#{index}" if batch_key else ""),
                     fingerprint=request_fingerprint(single.SerializeToString(deterministic=True)),
+                    request_id=request_id_var.get(),
                 )
             )
         outcomes = await self._payments.create_many(requests, atomic=request.atomic)

@@ -92,6 +92,8 @@ class PaymentRequest:
     idempotency_key: str
     # Identifies the request body, so that a key reused for another body is refused.
     fingerprint: bytes
+    # The X-Request-Id of the call that asked for it, kept with the payment.
+    request_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -395,6 +397,7 @@ class Payments:
                 "status": lifecycle.PENDING,
                 "saga_step": lifecycle.HOLD_REQUESTED,
                 "debit_authorization_id": grant.id if grant is not None else None,
+                "request_id": request.request_id,
                 "next_attempt_at": now + CREATE_LEASE,
             },
         )

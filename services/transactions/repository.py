@@ -34,6 +34,7 @@ class TransactionRow:
     void_outcome: str | None
     batch_id: str | None
     debit_authorization_id: str | None
+    request_id: str
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None

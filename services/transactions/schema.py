@@ -51,6 +51,8 @@ transactions = Table(
     Column("void_outcome", Text),
     Column("batch_id", Text),
     Column("debit_authorization_id", Text),
+    # The X-Request-Id of the request that created it.
+    Column("request_id", Text, nullable=False, server_default=text("''")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("completed_at", DateTime(timezone=True)),

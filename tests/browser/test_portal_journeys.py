@@ -97,6 +97,8 @@ async def journey_failure_trigger(page: Page, portal_url: str, tenant: Tenant) -
     transaction_id = await pay(page, portal_url, tenant, "RTP", "31.01")
     await reload_until(page, "#transaction-status", "FAILED")
     await expect(page.locator("#failure-reason")).to_contain_text("AC04 account closed")
+    # The payment's trace starts from the request that created it.
+    await expect(page.locator("#request-id")).to_have_text(re.compile(r"^req_[a-z0-9]+$"))
     await reload_until(page, "#trace table", "transaction.failed")
     await reload_until(page, "article.delivery h3", "transaction.failed")
     return transaction_id

@@ -311,3 +311,20 @@ def test_api_key_secrets_are_never_replayed(http: httpx.Client) -> None:
     first = http.post("/api/v1/api-keys", json=body, headers={"Idempotency-Key": key}).json()
     second = http.post("/api/v1/api-keys", json=body, headers={"Idempotency-Key": key}).json()
     assert first["secret"] != second["secret"]
+
+
+def test_a_payment_keeps_the_request_id_that_created_it(http: httpx.Client) -> None:
+    created = http.post(
+        "/api/v1/transactions",
+        json={
+            "fromAccountId": "test_acc_001",
+            "toAccountId": "test_acc_002",
+            "paymentTypeId": "rtp",
+            "amount": 1.07,
+        },
+        headers={"X-Request-Id": "req-checkout-4711"},
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["requestId"] == "req-checkout-4711"
+    fetched = http.get(f"/api/v1/transactions/{created.json()['id']}").json()
+    assert fetched["requestId"] == "req-checkout-4711"

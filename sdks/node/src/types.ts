@@ -30,6 +30,8 @@ export interface Transaction {
   updatedAt?: string;
   completedAt?: string;
   expectedSettlementAt?: string;
+  /** The X-Request-Id of the request that created it. */
+  requestId?: string;
 }
 
 /** v1GetTransactionStatusResponse */

@@ -119,6 +119,8 @@ class Transaction:
     updated_at: datetime | None
     completed_at: datetime | None
     expected_settlement_at: datetime | None
+    # The X-Request-Id of the request that created it.
+    request_id: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -145,6 +147,7 @@ class Transaction:
             updated_at=wire.timestamp(data, "updatedAt"),
             completed_at=wire.timestamp(data, "completedAt"),
             expected_settlement_at=wire.timestamp(data, "expectedSettlementAt"),
+            request_id=wire.optional_text(data, "requestId"),
             raw=data,
         )
 

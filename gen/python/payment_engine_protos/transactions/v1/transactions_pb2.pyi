@@ -39,6 +39,7 @@ class Transaction(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     COMPLETED_AT_FIELD_NUMBER: _builtins.int
     EXPECTED_SETTLEMENT_AT_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """txn_…"""
     status: _builtins.str
@@ -53,6 +54,10 @@ class Transaction(_message.Message):
     external_reference: _builtins.str
     failure_reason: _builtins.str
     """Why the payment failed or was canceled; empty otherwise."""
+    request_id: _builtins.str
+    """The X-Request-Id of the request that created the payment: the thread that ties it to
+    the caller's logs and the engine's.
+    """
     @_builtins.property
     def metadata(self) -> _struct_pb2.Struct: ...
     @_builtins.property
@@ -81,10 +86,11 @@ class Transaction(_message.Message):
         updated_at: _timestamp_pb2.Timestamp | None = ...,
         completed_at: _timestamp_pb2.Timestamp | None = ...,
         expected_settlement_at: _timestamp_pb2.Timestamp | None = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["completed_at", b"completed_at", "created_at", b"created_at", "expected_settlement_at", b"expected_settlement_at", "metadata", b"metadata", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "completed_at", b"completed_at", "created_at", b"created_at", "currency_code", b"currency_code", "description", b"description", "expected_settlement_at", b"expected_settlement_at", "external_reference", b"external_reference", "failure_reason", b"failure_reason", "from_account_id", b"from_account_id", "id", b"id", "metadata", b"metadata", "payment_type_id", b"payment_type_id", "status", b"status", "to_account_id", b"to_account_id", "updated_at", b"updated_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "completed_at", b"completed_at", "created_at", b"created_at", "currency_code", b"currency_code", "description", b"description", "expected_settlement_at", b"expected_settlement_at", "external_reference", b"external_reference", "failure_reason", b"failure_reason", "from_account_id", b"from_account_id", "id", b"id", "metadata", b"metadata", "payment_type_id", b"payment_type_id", "request_id", b"request_id", "status", b"status", "to_account_id", b"to_account_id", "updated_at", b"updated_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -21,6 +21,7 @@ public final class Transaction {
     private final Instant updatedAt;
     private final Instant completedAt;
     private final Instant expectedSettlementAt;
+    private final String requestId;
 
     private Transaction(Fields f) {
         this.id = f.string("id");
@@ -38,6 +39,7 @@ public final class Transaction {
         this.updatedAt = f.instant("updatedAt");
         this.completedAt = f.instant("completedAt");
         this.expectedSettlementAt = f.instant("expectedSettlementAt");
+        this.requestId = f.string("requestId");
     }
 
     /** Reads the API's JSON object (as decoded by the SDK). */
@@ -103,6 +105,11 @@ public final class Transaction {
 
     public Instant getExpectedSettlementAt() {
         return expectedSettlementAt;
+    }
+
+    /** The X-Request-Id of the request that created the payment. */
+    public String getRequestId() {
+        return requestId;
     }
 
 
