@@ -18,7 +18,7 @@ from payment_engine_protos.auth.v1 import auth_pb2, auth_pb2_grpc
 
 from corelib.authentication import Authenticator
 from corelib.config import Settings
-from corelib.credential_revocations import REVOCATION_CHANNEL, CredentialRevocations
+from corelib.credential_revocations import CredentialRevocations, revocation_feed
 from corelib.errors import ServiceError
 from corelib.invalidation_feed import InvalidationFeed
 from corelib.principal_token import PublicKeyCache
@@ -164,11 +164,5 @@ def remote_authenticator(settings: Settings, *, service_name: str) -> RemoteAuth
         exchange=client.exchange_credentials,
         revocations=revocations,
     )
-    feed = InvalidationFeed(
-        settings.direct_database_url,
-        REVOCATION_CHANNEL,
-        on_message=revocations.on_message,
-        on_resync=revocations.resync,
-        on_lost=revocations.lost,
-    )
+    feed = revocation_feed(settings.direct_database_url, revocations)
     return RemoteAuthentication(authenticator, client, feed)

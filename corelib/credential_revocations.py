@@ -20,6 +20,7 @@ from typing import Final
 
 import structlog
 
+from corelib.invalidation_feed import InvalidationFeed
 from corelib.request_context import Principal
 
 log = structlog.get_logger("corelib.credential_revocations")
@@ -111,3 +112,14 @@ class CredentialRevocations:
             # Forgetting a live revocation would honour a revoked credential again, so
             # the list keeps them and says so; the bound is sized far beyond real use.
             log.error("revocations_over_bound", entries=len(self._not_after), bound=ENTRIES_MAX)
+
+
+def revocation_feed(database_url: str, revocations: CredentialRevocations) -> InvalidationFeed:
+    """The LISTEN that keeps `revocations` current (and caught up after a reconnection)."""
+    return InvalidationFeed(
+        database_url,
+        REVOCATION_CHANNEL,
+        on_message=revocations.on_message,
+        on_resync=revocations.resync,
+        on_lost=revocations.lost,
+    )

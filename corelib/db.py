@@ -116,6 +116,11 @@ def row_as(cls: type[RowT], mapping: Mapping[Any, Any]) -> RowT:
     return cls(**{field.name: mapping[field.name] for field in fields(cls)})  # type: ignore[arg-type]
 
 
+def columns_sql(cls: type[Any], alias: str) -> str:
+    """`alias.field, …` for a text() statement: the dataclass's fields, never input."""
+    return ", ".join(f"{alias}.{field.name}" for field in fields(cls))
+
+
 def columns_of(table: Table, cls: type[Any]) -> list[Any]:
     """The table's columns that the dataclass holds, in its field order."""
     return [table.c[field.name] for field in fields(cls)]

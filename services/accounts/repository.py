@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from corelib.db import columns_of, row_as
+from corelib.db import columns_of, columns_sql, row_as
 from services.accounts.schema import accounts, holds, postings
 
 
@@ -386,13 +386,9 @@ async def inconsistent_holds(conn: AsyncConnection) -> list[dict[str, Any]]:
 # the payment saga's batched steps: a handful of set-based statements per batch
 
 
-def _columns_sql(cls: type[Any], alias: str) -> str:
-    return ", ".join(f"{alias}.{field.name}" for field in fields(cls))
-
-
 # Column lists come from the row dataclasses, never from input.
-_HOLD_SQL_COLUMNS = _columns_sql(HoldRow, "h")
-_ACCOUNT_SQL_COLUMNS = _columns_sql(AccountRow, "a")
+_HOLD_SQL_COLUMNS = columns_sql(HoldRow, "h")
+_ACCOUNT_SQL_COLUMNS = columns_sql(AccountRow, "a")
 _HOLDS_BY_ID = f"SELECT {_HOLD_SQL_COLUMNS} FROM accounts.holds h WHERE h.id = ANY(CAST(:ids AS text[]))"  # noqa: S608
 _GET_HOLDS = text(_HOLDS_BY_ID)
 _LOCK_HOLDS = text(_HOLDS_BY_ID + " ORDER BY h.id FOR UPDATE")

@@ -11,10 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib.authentication import Authenticator
 from corelib.config import Settings
-from corelib.credential_revocations import REVOCATION_CHANNEL, CredentialRevocations
+from corelib.credential_revocations import CredentialRevocations, revocation_feed
 from corelib.grpc_server import ServiceProcess, periodic_job, run_service
 from corelib.idempotency import IdempotentRequests, purge_job
-from corelib.invalidation_feed import InvalidationFeed
 from services.auth.api import AuthApi
 from services.auth.api_keys import LAST_USED_FLUSH_INTERVAL_S, ApiKeys
 from services.auth.credentials import CredentialVerifier
@@ -49,13 +48,7 @@ async def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess
         revocations.note(revocation[0], revocation[1].timestamp())
 
     api_keys = ApiKeys(engine, mode=settings.mode, on_revoked=on_revoked)
-    feed = InvalidationFeed(
-        settings.direct_database_url,
-        REVOCATION_CHANNEL,
-        on_message=revocations.on_message,
-        on_resync=revocations.resync,
-        on_lost=revocations.lost,
-    )
+    feed = revocation_feed(settings.direct_database_url, revocations)
     verifier = CredentialVerifier(engine, issuer, api_keys, revocations)
     sessions = Sessions(
         engine,

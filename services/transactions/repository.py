@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,7 +10,7 @@ from sqlalchemy import Select, and_, func, insert, or_, select, text, tuple_, up
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from corelib.db import columns_of, row_as
+from corelib.db import columns_of, columns_sql, row_as
 from services.transactions.schema import ach_batches, debit_authorizations, idempotency_keys, transactions
 
 
@@ -402,12 +402,8 @@ async def add_to_batch(
 # the payment path in batches: a few set-based statements per batch of payments
 
 
-def _columns_sql(cls: type[Any], alias: str) -> str:
-    return ", ".join(f"{alias}.{field.name}" for field in fields(cls))
-
-
 # Column lists come from the row dataclasses, never from input.
-_TXN_SQL_COLUMNS = _columns_sql(TransactionRow, "t")
+_TXN_SQL_COLUMNS = columns_sql(TransactionRow, "t")
 _CLAIM_KEYS = text(
     """
     INSERT INTO transactions.idempotency_keys AS k (tenant_id, key, request_hash, transaction_id, expires_at)
@@ -419,7 +415,7 @@ _CLAIM_KEYS = text(
 )
 _GET_KEYS = text(
     f"""
-    SELECT {_columns_sql(IdempotencyRow, "k")}
+    SELECT {columns_sql(IdempotencyRow, "k")}
     FROM transactions.idempotency_keys k
     JOIN unnest(CAST(:tenant_ids AS text[]), CAST(:keys AS text[])) AS wanted(tenant_id, key)
       ON k.tenant_id = wanted.tenant_id AND k.key = wanted.key

@@ -52,8 +52,8 @@ def retry_at(now: datetime, attempts: int) -> datetime:
     return now + delay
 
 
-def _unchanged_later(txn: TransactionRow, now: datetime) -> StepMove:
-    """Leaves the payment at its step, due again after a backoff."""
+def same_step(txn: TransactionRow, next_attempt_at: datetime | None) -> StepMove:
+    """Leaves the payment at its step, due again at `next_attempt_at` (never, if None)."""
     return StepMove(
         id=txn.id,
         expected_step=txn.saga_step,
@@ -61,8 +61,13 @@ def _unchanged_later(txn: TransactionRow, now: datetime) -> StepMove:
         saga_step=txn.saga_step,
         void_outcome=txn.void_outcome,
         failure_reason=txn.failure_reason,
-        next_attempt_at=retry_at(now, txn.attempts),
+        next_attempt_at=next_attempt_at,
     )
+
+
+def _unchanged_later(txn: TransactionRow, now: datetime) -> StepMove:
+    """Leaves the payment at its step, due again after a backoff."""
+    return same_step(txn, retry_at(now, txn.attempts))
 
 
 def _to_void(txn: TransactionRow, outcome: str, reason: str) -> StepMove:

@@ -33,7 +33,7 @@ from services.transactions import lifecycle, payment_types, repository
 from services.transactions.ledger_client import LedgerClient, LedgerUnavailable
 from services.transactions.payments import CREATE_LEASE, RailTiming, Render, held_move
 from services.transactions.repository import StepMove, TransactionRow
-from services.transactions.saga_steps import SagaSteps, retry_at
+from services.transactions.saga_steps import SagaSteps, retry_at, same_step
 from services.transactions.sandbox_triggers import failure_for
 from services.transactions.schema import outbox
 from services.transactions.transaction_events import CREATED, transaction_events
@@ -130,13 +130,13 @@ class SagaWorker:
         moves: list[StepMove] = []
         for txn in txns:
             if now - txn.created_at < CREATE_LEASE:
-                moves.append(_same_step(txn, txn.created_at + CREATE_LEASE))
+                moves.append(same_step(txn, txn.created_at + CREATE_LEASE))
                 continue
             try:
                 hold = await self._ledger.find_hold(txn.id)
             except LedgerUnavailable as exc:
                 log.warning("ledger_unavailable", transaction_id=txn.id, error=str(exc))
-                moves.append(_same_step(txn, retry_at(now, txn.attempts)))
+                moves.append(same_step(txn, retry_at(now, txn.attempts)))
                 continue
             if hold is None or hold.status == accounts_pb2.HOLD_STATUS_VOIDED:
                 moves.append(
@@ -225,31 +225,11 @@ class SagaWorker:
         return [row for row in moved.values() if row.saga_step != lifecycle.HELD]
 
 
-def _same_step(txn: TransactionRow, next_attempt_at: datetime) -> StepMove:
-    return StepMove(
-        id=txn.id,
-        expected_step=txn.saga_step,
-        status=txn.status,
-        saga_step=txn.saga_step,
-        void_outcome=txn.void_outcome,
-        failure_reason=txn.failure_reason,
-        next_attempt_at=next_attempt_at,
-    )
-
-
 def _park(txn: TransactionRow) -> StepMove:
     """Left for an operator: no longer due (next_attempt_at empty), its step kept."""
-    return StepMove(
-        id=txn.id,
-        expected_step=txn.saga_step,
-        status=txn.status,
-        saga_step=txn.saga_step,
-        void_outcome=txn.void_outcome,
-        failure_reason=txn.failure_reason,
-        next_attempt_at=None,
-    )
+    return same_step(txn, None)
 
 
 def _settled(txn: TransactionRow) -> StepMove:
     """A payment already at a final step that was still marked due."""
-    return _park(txn)
+    return same_step(txn, None)
