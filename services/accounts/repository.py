@@ -93,47 +93,8 @@ _ADD_TO_BALANCES = (
     )
     .returning(*_ACCOUNT_COLUMNS)
 )
-_RESERVE_IF_AVAILABLE = (
-    update(accounts)
-    .where(
-        accounts.c.id == bindparam("account_id"),
-        accounts.c.status == "ACTIVE",
-        accounts.c.current_balance_minor - accounts.c.held_balance_minor
-        >= bindparam("amount", type_=BigInteger),
-    )
-    .values(
-        held_balance_minor=accounts.c.held_balance_minor + bindparam("amount", type_=BigInteger),
-        updated_at=func.now(),
-    )
-    .returning(*_ACCOUNT_COLUMNS)
-)
 _GET_HOLD = select(*_HOLD_COLUMNS).where(holds.c.id == bindparam("hold_id"))
 _GET_HOLD_FOR_UPDATE = _GET_HOLD.with_for_update()
-_INSERT_HOLD = (
-    pg_insert(holds)
-    .values(
-        id=bindparam("hold_id"),
-        tenant_id=bindparam("tenant_id"),
-        account_id=bindparam("account_id"),
-        amount_minor=bindparam("amount_minor", type_=BigInteger),
-        currency_code=bindparam("currency_code"),
-        status="HELD",
-        description=bindparam("description"),
-    )
-    .on_conflict_do_nothing(index_elements=[holds.c.id])
-    .returning(*_HOLD_COLUMNS)
-)
-_FINISH_HOLD = (
-    update(holds)
-    .where(holds.c.id == bindparam("hold_id"), holds.c.status == "HELD")
-    .values(
-        status=bindparam("status"),
-        payee_account_id=bindparam("payee_account_id"),
-        journal_entry_id=bindparam("journal_entry_id"),
-        updated_at=func.now(),
-    )
-    .returning(*_HOLD_COLUMNS)
-)
 
 
 # accounts
@@ -243,60 +204,10 @@ async def add_to_balances(
     return row_as(AccountRow, (await conn.execute(_ADD_TO_BALANCES, parameters)).mappings().one())
 
 
-async def reserve_if_available(
-    conn: AsyncConnection, account_id: str, amount_minor: int
-) -> AccountRow | None:
-    """Raises the held balance only if the account is active and the money is there:
-    one conditional UPDATE, so concurrent holds can never overdraw."""
-    parameters = {"account_id": account_id, "amount": amount_minor}
-    row = (await conn.execute(_RESERVE_IF_AVAILABLE, parameters)).mappings().first()
-    return None if row is None else row_as(AccountRow, row)
-
-
-async def insert_hold(
-    conn: AsyncConnection,
-    *,
-    hold_id: str,
-    tenant_id: str,
-    account_id: str,
-    amount_minor: int,
-    currency_code: str,
-    description: str,
-) -> HoldRow | None:
-    """None when a hold with this id already exists."""
-    parameters = {
-        "hold_id": hold_id,
-        "tenant_id": tenant_id,
-        "account_id": account_id,
-        "amount_minor": amount_minor,
-        "currency_code": currency_code,
-        "description": description,
-    }
-    row = (await conn.execute(_INSERT_HOLD, parameters)).mappings().first()
-    return None if row is None else row_as(HoldRow, row)
-
-
 async def get_hold(conn: AsyncConnection, hold_id: str, *, for_update: bool = False) -> HoldRow | None:
     query = _GET_HOLD_FOR_UPDATE if for_update else _GET_HOLD
     row = (await conn.execute(query, {"hold_id": hold_id})).mappings().first()
     return None if row is None else row_as(HoldRow, row)
-
-
-async def finish_hold(
-    conn: AsyncConnection,
-    hold_id: str,
-    *,
-    status: str,
-    payee_account_id: str | None,
-    journal_entry_id: str | None,
-) -> HoldRow:
-    parameters = {
-        "hold_id": hold_id,
-        "status": status,
-        "payee_account_id": payee_account_id,
-        "journal_entry_id": journal_entry_id,
-    }
-    return row_as(HoldRow, (await conn.execute(_FINISH_HOLD, parameters)).mappings().one())
 
 
 async def list_postings(

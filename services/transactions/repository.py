@@ -80,19 +80,6 @@ class TransactionFilter:
 # transactions
 
 
-async def insert_transaction(conn: AsyncConnection, values: dict[str, Any]) -> TransactionRow:
-    row = (
-        (
-            await conn.execute(
-                insert(transactions).values(**values).returning(*columns_of(transactions, TransactionRow))
-            )
-        )
-        .mappings()
-        .one()
-    )
-    return row_as(TransactionRow, row)
-
-
 async def get_transaction(
     conn: AsyncConnection, transaction_id: str, *, for_update: bool = False
 ) -> TransactionRow | None:
@@ -203,80 +190,6 @@ async def claim_due(
 # idempotency keys
 
 
-async def claim_idempotency_key(
-    conn: AsyncConnection, tenant_id: str, key: str, request_hash: bytes, expires_at: datetime
-) -> bool:
-    """True when this request is the first with the key; False when one came before."""
-    inserted = (
-        await conn.execute(
-            pg_insert(idempotency_keys)
-            .values(tenant_id=tenant_id, key=key, request_hash=request_hash, expires_at=expires_at)
-            .on_conflict_do_nothing(index_elements=[idempotency_keys.c.tenant_id, idempotency_keys.c.key])
-            .returning(idempotency_keys.c.key)
-        )
-    ).first()
-    return inserted is not None
-
-
-async def get_idempotency_key(conn: AsyncConnection, tenant_id: str, key: str) -> IdempotencyRow | None:
-    row = (
-        (
-            await conn.execute(
-                select(idempotency_keys).where(
-                    idempotency_keys.c.tenant_id == tenant_id, idempotency_keys.c.key == key
-                )
-            )
-        )
-        .mappings()
-        .first()
-    )
-    return None if row is None else row_as(IdempotencyRow, row)
-
-
-async def record_idempotent_outcome(
-    conn: AsyncConnection,
-    tenant_id: str,
-    key: str,
-    *,
-    transaction_id: str | None,
-    response: bytes | None,
-    error: dict[str, Any] | None,
-) -> None:
-    await conn.execute(
-        update(idempotency_keys)
-        .where(idempotency_keys.c.tenant_id == tenant_id, idempotency_keys.c.key == key)
-        .values(transaction_id=transaction_id, response=response, error=error)
-    )
-
-
-async def record_transaction_response(conn: AsyncConnection, transaction_id: str, response: bytes) -> None:
-    """Recovery finished a create that crashed: its key now replays the created payment."""
-    await conn.execute(
-        update(idempotency_keys)
-        .where(idempotency_keys.c.transaction_id == transaction_id, idempotency_keys.c.response.is_(None))
-        .values(response=response)
-    )
-
-
-async def forget_idempotency_key_of(conn: AsyncConnection, transaction_id: str) -> None:
-    await conn.execute(
-        idempotency_keys.delete().where(
-            idempotency_keys.c.transaction_id == transaction_id, idempotency_keys.c.response.is_(None)
-        )
-    )
-
-
-async def release_idempotency_key(conn: AsyncConnection, tenant_id: str, key: str) -> None:
-    await conn.execute(
-        idempotency_keys.delete().where(
-            idempotency_keys.c.tenant_id == tenant_id,
-            idempotency_keys.c.key == key,
-            idempotency_keys.c.response.is_(None),
-            idempotency_keys.c.error.is_(None),
-        )
-    )
-
-
 async def purge_expired_idempotency_keys(conn: AsyncConnection, now: datetime, limit: int) -> int:
     expired = (
         select(idempotency_keys.c.tenant_id, idempotency_keys.c.key)
@@ -319,27 +232,6 @@ async def get_debit_authorization(
                 select(*columns_of(debit_authorizations, DebitAuthorizationRow)).where(
                     debit_authorizations.c.id == authorization_id
                 )
-            )
-        )
-        .mappings()
-        .first()
-    )
-    return None if row is None else row_as(DebitAuthorizationRow, row)
-
-
-async def find_active_debit_authorization(
-    conn: AsyncConnection, payer_account_id: str, grantee_tenant_id: str
-) -> DebitAuthorizationRow | None:
-    row = (
-        (
-            await conn.execute(
-                select(*columns_of(debit_authorizations, DebitAuthorizationRow))
-                .where(
-                    debit_authorizations.c.payer_account_id == payer_account_id,
-                    debit_authorizations.c.grantee_tenant_id == grantee_tenant_id,
-                    debit_authorizations.c.revoked_at.is_(None),
-                )
-                .order_by(debit_authorizations.c.id.desc())
             )
         )
         .mappings()
@@ -559,13 +451,6 @@ async def move_steps(conn: AsyncConnection, moves: list[StepMove]) -> dict[str, 
             "settlements": [m.expected_settlement_at for m in moves],
             "batch_ids": [m.batch_id for m in moves],
         },
-    )
-    return {row["id"]: row_as(TransactionRow, row) for row in rows.mappings()}
-
-
-async def get_transactions(conn: AsyncConnection, transaction_ids: list[str]) -> dict[str, TransactionRow]:
-    rows = await conn.execute(
-        select(*columns_of(transactions, TransactionRow)).where(transactions.c.id.in_(transaction_ids))
     )
     return {row["id"]: row_as(TransactionRow, row) for row in rows.mappings()}
 

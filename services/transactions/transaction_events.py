@@ -6,13 +6,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from corelib.money import major_from_minor
-from corelib.outbox import NewEvent, record_events
+from corelib.outbox import NewEvent
 from services.transactions.lifecycle import CANCELED, COMPLETED, FAILED
 from services.transactions.repository import TransactionRow
-from services.transactions.schema import outbox
 
 CREATED: Final = "transaction.created"
 EVENT_BY_FINAL_STATUS: Final = {
@@ -41,7 +38,3 @@ def transaction_events(event_type: str, txn: TransactionRow) -> list[NewEvent]:
         NewEvent(tenant_id=tenant_id, event_type=event_type, data=data)
         for tenant_id in dict.fromkeys((txn.payer_tenant_id, txn.payee_tenant_id))
     ]
-
-
-async def record_transaction_event(conn: AsyncConnection, event_type: str, txn: TransactionRow) -> None:
-    await record_events(conn, outbox, transaction_events(event_type, txn))
