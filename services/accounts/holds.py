@@ -10,6 +10,10 @@ One item's refusal is its own result and never fails the others, unless the call
 for all or none. Every step is idempotent by hold id (the transaction id): repeating a
 step returns the first outcome and moves nothing twice. Posting a voided hold or voiding
 a posted one is refused.
+
+A real-time payment asks for its hold to be placed and posted at once (`post_at_once`):
+one unit of work checks the payer's funds and the payee's room, moves the money and
+records the hold already POSTED, so the payment completes without a second ledger call.
 """
 
 from __future__ import annotations
@@ -67,6 +71,8 @@ class HoldOrder:
     payee_account_id: str = ""
     # The caller stops waiting then; an order decided later is refused unplaced.
     not_after: datetime | None = None
+    # Post to the payee in the same unit of work: the hold is written POSTED.
+    post_at_once: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,6 +147,10 @@ def _check_order(order: HoldOrder) -> HoldOrder:
         raise ServiceError(
             "INVALID_REQUEST", "fromAccountId and toAccountId must differ", {"field": "toAccountId"}
         )
+    if order.post_at_once and not order.payee_account_id:
+        raise ServiceError(
+            "INVALID_REQUEST", "A hold posted at once needs its payee", {"field": "payeeAccountId"}
+        )
     return replace(order, currency_code=currency, description=order.description[:DESCRIPTION_LENGTH_MAX])
 
 
@@ -187,7 +197,8 @@ def _decide_hold(order: HoldOrder, balances: _Balances, payees: dict[str, Accoun
         rules.require_room_to_receive(
             payee.id,
             amount_minor=order.amount_minor,
-            current_minor=payee.current_balance_minor,
+            # A payee this batch posts to is locked, and its balance moves item by item.
+            current_minor=balances.current.get(payee.id, payee.current_balance_minor),
             currency=payee.currency_code,
             field="toAccountId",
         )
@@ -203,6 +214,68 @@ def _decide_hold(order: HoldOrder, balances: _Balances, payees: dict[str, Accoun
 
 def _aborted() -> ServiceError:
     return ServiceError("BATCH_ABORTED")
+
+
+def _transfer(
+    balances: _Balances, hold: NewHold | HoldRow, payee_id: str, description: str
+) -> NewJournalEntry:
+    """Moves a held amount from its payer to the payee, in the balances as the batch
+    leaves them, and returns the journal entry that records it. Both accounts are locked."""
+    amount = hold.amount_minor
+    payer, payee = balances.rows[hold.account_id], balances.rows[payee_id]
+    debit = NewPosting(new_id("pst"), payer.id, -amount, payer.tenant_id)
+    credit = NewPosting(new_id("pst"), payee.id, amount, payee.tenant_id)
+    rules.assert_balanced([debit.amount_minor, credit.amount_minor])
+    balances.apply(payer.id, current_delta=-amount, held_delta=-amount)
+    balances.apply(payee.id, current_delta=amount, held_delta=0)
+    return NewJournalEntry(
+        id=new_id("jnl"),
+        tenant_id=hold.tenant_id,
+        kind="transfer",
+        transaction_id=hold.id,
+        description=description,
+        lines=(
+            (debit, balances.current[payer.id], hold.currency_code),
+            (credit, balances.current[payee.id], hold.currency_code),
+        ),
+    )
+
+
+def _payment_events(balances: _Balances, hold_id: str, payer_id: str, payee_id: str) -> list[NewEvent]:
+    events = []
+    for account_id, cause in ((payer_id, "payment_sent"), (payee_id, "payment_received")):
+        event = balances.balance_event(account_id, cause=cause, transaction_id=hold_id)
+        if event is not None:
+            events.append(event)
+    return events
+
+
+def _hold_decided(
+    order: HoldOrder, balances: _Balances, entries: list[NewJournalEntry], events: list[NewEvent]
+) -> NewHold:
+    """The hold of an order that passed every rule, applied to the batch's balances; a
+    hold posted at once also moves the money, with its journal entry."""
+    payer = balances.rows[order.account_id]
+    balances.apply(payer.id, current_delta=0, held_delta=order.amount_minor)
+    hold = NewHold(
+        id=order.hold_id,
+        tenant_id=payer.tenant_id,
+        account_id=payer.id,
+        amount_minor=order.amount_minor,
+        currency_code=order.currency_code,
+        description=order.description,
+        status=rules.HELD,
+    )
+    if not order.post_at_once:
+        event = balances.balance_event(payer.id, cause="hold_placed", transaction_id=order.hold_id)
+        events.extend([event] if event is not None else [])
+        return hold
+    entry = _transfer(balances, hold, order.payee_account_id, order.description)
+    entries.append(entry)
+    events.extend(_payment_events(balances, order.hold_id, payer.id, order.payee_account_id))
+    return replace(
+        hold, status=rules.POSTED, payee_account_id=order.payee_account_id, journal_entry_id=entry.id
+    )
 
 
 class Holds:
@@ -239,16 +312,23 @@ class Holds:
     async def _place(
         self, conn: AsyncConnection, orders: dict[int, HoldOrder], *, atomic: bool
     ) -> dict[int, Outcome[PlacedHold]]:
-        payer_ids = [order.account_id for order in orders.values()]
+        # Payers, and the payees of holds posted at once, are locked (in one statement, in
+        # id order); other payees are only checked.
+        locked_ids = [o.account_id for o in orders.values()] + [
+            o.payee_account_id for o in orders.values() if o.post_at_once
+        ]
         now = utc_now()
-        balances = _Balances(await repository.accounts_by_id(conn, payer_ids, for_update=True))
+        balances = _Balances(await repository.accounts_by_id(conn, locked_ids, for_update=True))
         payee_ids = [
-            o.payee_account_id for o in orders.values() if o.payee_account_id not in ("", *payer_ids)
+            o.payee_account_id
+            for o in orders.values()
+            if o.payee_account_id and o.payee_account_id not in balances.rows
         ]
         payees = {**balances.rows, **await repository.accounts_by_id(conn, payee_ids, for_update=False)}
         existing = await repository.get_holds(conn, [o.hold_id for o in orders.values()], for_update=False)
         outcomes: dict[int, Outcome[PlacedHold]] = {}
         new: dict[int, NewHold] = {}
+        entries: list[NewJournalEntry] = []
         placed_in_batch: dict[str, int] = {}
         repeats: dict[int, int] = {}
         events: list[NewEvent] = []
@@ -276,20 +356,9 @@ class Holds:
             except ServiceError as error:
                 outcomes[index] = error
                 continue
-            payer = balances.rows[order.account_id]
-            balances.apply(payer.id, current_delta=0, held_delta=order.amount_minor)
-            new[index] = NewHold(
-                id=order.hold_id,
-                tenant_id=payer.tenant_id,
-                account_id=payer.id,
-                amount_minor=order.amount_minor,
-                currency_code=order.currency_code,
-                description=order.description,
-            )
+            hold = _hold_decided(order, balances, entries, events)
+            new[index] = hold
             placed_in_batch[order.hold_id] = index
-            event = balances.balance_event(payer.id, cause="hold_placed", transaction_id=order.hold_id)
-            if event is not None:
-                events.append(event)
         if atomic and any(isinstance(outcome, ServiceError) for outcome in outcomes.values()):
             # Nothing was written yet: the unit of work ends without a change.
             return {
@@ -299,14 +368,16 @@ class Holds:
         inserted = await repository.insert_holds(conn, list(new.values()))
         if len(inserted) != len(new):
             raise _Collision
+        await repository.insert_journal_entries(conn, entries)
         after = await repository.add_to_balances_many(conn, balances.deltas())
         await record_events(conn, outbox, events)
         for index, hold in new.items():
             order = orders[index]
+            payee = payees.get(order.payee_account_id)
             outcomes[index] = PlacedHold(
                 inserted[hold.id],
                 after.get(hold.account_id, balances.rows[hold.account_id]),
-                payees.get(order.payee_account_id),
+                after.get(payee.id, payee) if payee is not None else None,
             )
         for index, first_index in repeats.items():
             outcomes[index] = outcomes[first_index]
@@ -356,33 +427,11 @@ class Holds:
             if outcome is not None:
                 outcomes[index] = outcome
                 continue
-            amount = hold.amount_minor
-            payer, payee = balances.rows[hold.account_id], balances.rows[order.payee_account_id]
-            debit = NewPosting(new_id("pst"), payer.id, -amount, payer.tenant_id)
-            credit = NewPosting(new_id("pst"), payee.id, amount, payee.tenant_id)
-            rules.assert_balanced([debit.amount_minor, credit.amount_minor])
-            balances.apply(payer.id, current_delta=-amount, held_delta=-amount)
-            balances.apply(payee.id, current_delta=amount, held_delta=0)
-            journal_entry_id = new_id("jnl")
             description = order.description[:DESCRIPTION_LENGTH_MAX] or hold.description
-            entries.append(
-                NewJournalEntry(
-                    id=journal_entry_id,
-                    tenant_id=hold.tenant_id,
-                    kind="transfer",
-                    transaction_id=hold.id,
-                    description=description,
-                    lines=(
-                        (debit, balances.current[payer.id], hold.currency_code),
-                        (credit, balances.current[payee.id], hold.currency_code),
-                    ),
-                )
-            )
-            finished[hold.id] = HoldOutcome(hold.id, rules.POSTED, payee.id, journal_entry_id)
-            for account_id, cause in ((payer.id, "payment_sent"), (payee.id, "payment_received")):
-                event = balances.balance_event(account_id, cause=cause, transaction_id=hold.id)
-                if event is not None:
-                    events.append(event)
+            entry = _transfer(balances, hold, order.payee_account_id, description)
+            entries.append(entry)
+            finished[hold.id] = HoldOutcome(hold.id, rules.POSTED, order.payee_account_id, entry.id)
+            events.extend(_payment_events(balances, hold.id, hold.account_id, order.payee_account_id))
         await repository.insert_journal_entries(conn, entries)
         await repository.add_to_balances_many(conn, balances.deltas())
         written = await repository.finish_holds(conn, list(finished.values()))

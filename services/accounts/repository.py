@@ -311,11 +311,15 @@ _LOCK_ACCOUNTS_BY_ID = text(_ACCOUNTS_BY_ID + " ORDER BY a.id FOR UPDATE")
 _INSERT_HOLDS = text(
     f"""
     INSERT INTO accounts.holds AS h
-        (id, tenant_id, account_id, amount_minor, currency_code, status, description)
-    SELECT n.id, n.tenant_id, n.account_id, n.amount_minor, n.currency_code, 'HELD', n.description
+        (id, tenant_id, account_id, amount_minor, currency_code, status, description, payee_account_id,
+         journal_entry_id)
+    SELECT n.id, n.tenant_id, n.account_id, n.amount_minor, n.currency_code, n.status, n.description,
+           n.payee_account_id, n.journal_entry_id
     FROM unnest(CAST(:ids AS text[]), CAST(:tenant_ids AS text[]), CAST(:account_ids AS text[]),
-                CAST(:amounts AS bigint[]), CAST(:currencies AS text[]), CAST(:descriptions AS text[]))
-         AS n(id, tenant_id, account_id, amount_minor, currency_code, description)
+                CAST(:amounts AS bigint[]), CAST(:currencies AS text[]), CAST(:statuses AS text[]),
+                CAST(:descriptions AS text[]), CAST(:payees AS text[]), CAST(:journal_entry_ids AS text[]))
+         AS n(id, tenant_id, account_id, amount_minor, currency_code, status, description, payee_account_id,
+              journal_entry_id)
     ON CONFLICT (id) DO NOTHING
     RETURNING {_HOLD_SQL_COLUMNS}
     """  # noqa: S608
@@ -366,12 +370,18 @@ _INSERT_POSTINGS = text(
 
 @dataclass(frozen=True)
 class NewHold:
+    """A hold as it is first written: HELD, or already POSTED with its payee and journal
+    entry when placed and posted in one unit of work."""
+
     id: str
     tenant_id: str
     account_id: str
     amount_minor: int
     currency_code: str
     description: str
+    status: str
+    payee_account_id: str | None = None
+    journal_entry_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -425,7 +435,10 @@ async def insert_holds(conn: AsyncConnection, new: list[NewHold]) -> dict[str, H
         "account_ids": [h.account_id for h in new],
         "amounts": [h.amount_minor for h in new],
         "currencies": [h.currency_code for h in new],
+        "statuses": [h.status for h in new],
         "descriptions": [h.description for h in new],
+        "payees": [h.payee_account_id for h in new],
+        "journal_entry_ids": [h.journal_entry_id for h in new],
     }
     rows = (await conn.execute(_INSERT_HOLDS, parameters)).mappings().all()
     return {row["id"]: row_as(HoldRow, row) for row in rows}

@@ -3,25 +3,29 @@ payment to its rail — for a batch of payments at once. Idempotent with an
 Idempotency-Key per payment.
 
 Concurrent single creates are gathered into batches (corelib.batching), and the batch
-API sends its own; either way a batch costs three database transactions and one ledger
+API sends its own; either way a batch costs two database transactions and one ledger
 call, whatever its size:
   1. each payment is written as PENDING / hold_requested, in the same transaction as the
      claim of its Idempotency-Key — a key is never claimed without its payment;
-  2. PlaceHolds is called for all of them, idempotent by transaction id;
-  3. each outcome is written: held (with transaction.created, and the answer its key
-     replays) or REJECTED (with the refusal its key replays).
+  2. PlaceHolds is called for all of them, idempotent by transaction id; a real-time
+     payment's hold is placed and posted to the payee in the ledger's same unit of work;
+  3. each outcome is written: COMPLETED for a real-time payment (with transaction.created
+     and transaction.completed), held for the other rails (with transaction.created), or
+     REJECTED (with the refusal its key replays). The answer, which the key replays, is
+     the payment as it was created: PENDING.
 A crash between 1 and 3 leaves hold_requested rows whose lease runs out; the saga
 worker then asks the ledger whether each hold exists and finishes either way. The ledger
 refuses to place a hold after the time its caller gave up, so once the lease is over no
-hold can still appear. A real-time payment is posted the moment it is held
-(SagaSteps.hand_on); the worker moves the other rails at their times.
+hold can still appear; a hold it finds already posted completes the payment. The worker
+moves the other rails at their times; a sandbox failure trigger on a real-time payment
+voids its hold at once (SagaSteps.hand_on).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -47,7 +51,7 @@ from services.transactions.saga_steps import SagaSteps
 from services.transactions.sandbox_triggers import failure_for
 from services.transactions.schema import outbox
 from services.transactions.settlement_windows import SettlementCalendar
-from services.transactions.transaction_events import CREATED, transaction_events
+from services.transactions.transaction_events import CREATED, EVENT_BY_FINAL_STATUS, transaction_events
 
 IDEMPOTENCY_TTL: Final = timedelta(hours=24)
 # How long a create may take before the saga worker treats it as crashed. Longer than
@@ -152,6 +156,24 @@ def held_move(
         next_attempt_at=first_step_at,
         expected_settlement_at=settles_at,
     )
+
+
+def posted_move(txn: TransactionRow) -> StepMove:
+    """The ledger placed and posted the hold in one unit of work: the payment is done."""
+    lifecycle.assert_transition(txn.status, lifecycle.COMPLETED)
+    return StepMove(
+        id=txn.id,
+        expected_step=lifecycle.HOLD_REQUESTED,
+        status=lifecycle.COMPLETED,
+        saga_step=lifecycle.POSTED,
+        next_attempt_at=None,
+        expected_settlement_at=txn.created_at,
+    )
+
+
+def posts_at_once(rail: payment_types.PaymentType, amount_minor: int, *, sandbox: bool) -> bool:
+    """A real-time payment settles as it is made, unless a sandbox trigger fails it."""
+    return rail.id == payment_types.RTP and failure_for(rail.id, amount_minor, sandbox=sandbox) is None
 
 
 def request_fingerprint(serialized_request: bytes) -> bytes:
@@ -425,6 +447,7 @@ class Payments:
                     debit_authorized=d.debit_authorized,
                     payee_account_id=d.values["to_account_id"],
                     not_after=not_after,
+                    post_at_once=posts_at_once(d.rail, d.values["amount_minor"], sandbox=self._sandbox),
                 )
                 for d in drafts
             ],
@@ -436,7 +459,10 @@ class Payments:
         for draft, outcome in zip(drafts, placed, strict=True):
             txn = rows[draft.values["id"]]
             if isinstance(outcome, accounts_pb2.PlaceHoldResponse):
-                moves.append(held_move(txn, draft.rail, self._timing, now, sandbox=self._sandbox))
+                if outcome.hold.status == accounts_pb2.HOLD_STATUS_POSTED:
+                    moves.append(posted_move(txn))
+                else:
+                    moves.append(held_move(txn, draft.rail, self._timing, now, sandbox=self._sandbox))
             elif isinstance(outcome, ServiceError):
                 refusals[txn.id] = outcome
                 moves.append(
@@ -459,6 +485,11 @@ class Payments:
             for row in moved.values():
                 if row.status == lifecycle.REJECTED:
                     answers.append((row.id, None, _error_json(refusals[row.id])))
+                elif row.status == lifecycle.COMPLETED:
+                    created = _as_created(rows[row.id], row)
+                    events.extend(transaction_events(CREATED, created))
+                    events.extend(transaction_events(EVENT_BY_FINAL_STATUS[row.status], row))
+                    answers.append((row.id, self._render(created), None))
                 else:
                     events.extend(transaction_events(CREATED, row))
                     answers.append((row.id, self._render(row), None))
@@ -483,7 +514,8 @@ class Payments:
                 # The worker resolved it first (a lease shorter than this call): the
                 # key answers once it is settled.
                 outcomes[draft.index] = ServiceError("SERVICE_UNAVAILABLE")
-        self._steps.hand_on(list(moved.values()))
+        ledger_steps = (lifecycle.POST_REQUESTED, lifecycle.VOID_REQUESTED)
+        self._steps.hand_on([row for row in moved.values() if row.saga_step in ledger_steps])
 
     @staticmethod
     def _resolve_in_batch_repeats(drafts: list[_Draft], outcomes: dict[int, Outcome]) -> None:
@@ -509,6 +541,12 @@ class Payments:
     @staticmethod
     def _abort_rest(requests: Sequence[PaymentRequest], outcomes: dict[int, Outcome]) -> list[Outcome]:
         return [outcomes.get(index, ServiceError("BATCH_ABORTED")) for index in range(len(requests))]
+
+
+def _as_created(inserted: TransactionRow, completed: TransactionRow) -> TransactionRow:
+    """A payment completed within its create, as the create answers it: PENDING, as the
+    guide's clients expect of a new payment, with when it settles."""
+    return replace(inserted, expected_settlement_at=completed.expected_settlement_at)
 
 
 def _first_of_each_key(drafts: list[_Draft]) -> list[_Draft]:

@@ -118,6 +118,16 @@ async def test_a_payments_events_arrive_signed_and_in_full(
     )
     assert {"availableBalance", "currentBalance", "currencyCode", "cause"} <= set(payee_balance)
     assert payee_balance["currentBalance"] == 100.0
+    # Created as PENDING; the ledger placed and posted it in one step, so each account
+    # sees the payment once, with no separate hold event.
+    assert events["transaction.created"]["data"]["status"] == "PENDING"
+    await receiver.wait_for(
+        lambda r: len(_balance_causes(r, transaction_id)) == 2, timeout_s=EVENTS_DEADLINE_S
+    )
+    assert _balance_causes(receiver.received, transaction_id) == {
+        (payer, "payment_sent"),
+        (payee, "payment_received"),
+    }
 
     # Reconciliation: the same event, the same names, through /api/v1/events.
     listed = (await http.get("/api/v1/events", params={"eventType": "transaction.completed"})).json()
@@ -206,3 +216,12 @@ async def test_update_rotate_enable_and_delete_over_rest(http: httpx.AsyncClient
     deleted = await http.delete(path)
     assert deleted.status_code == 200 and deleted.json() == {"id": created["id"], "deleted": True}
     assert_envelope(await http.get(path), 404, "NOT_FOUND")
+
+
+def _balance_causes(received: list[Any], transaction_id: str) -> set[tuple[str, str]]:
+    return {
+        (r.event["data"]["accountId"], r.event["data"]["cause"])
+        for r in received
+        if r.event["eventType"] == "account.balance.updated"
+        and r.event["data"].get("transactionId") == transaction_id
+    }

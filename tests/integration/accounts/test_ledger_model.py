@@ -126,6 +126,44 @@ class LedgerMachine(RuleBasedStateMachine):
         self.world.holds[hold_id] = ModelHold(account_id, amount)
         return hold_id
 
+    @rule(target=holds, account_id=accounts, payee=accounts, amount=AMOUNT_MINOR)
+    def place_and_post_at_once(self, account_id: str, payee: str, amount: int) -> str:
+        """A real-time payment's hold: placed and posted to the payee in one step."""
+        hold_id = f"txn_model_{uuid.uuid4().hex}"
+        payer_model, payee_model = self.world.accounts[account_id], self.world.accounts[payee]
+        request = pb.PlaceHoldsRequest(
+            holds=[
+                pb.PlaceHoldRequest(
+                    hold_id=hold_id,
+                    tenant_id=self.world.tenant.tenant_id,
+                    account_id=account_id,
+                    amount_minor=amount,
+                    currency_code="USD",
+                    payee_account_id=payee,
+                    post_at_once=True,
+                )
+            ]
+        )
+        (result,) = ledger_stub(self.world.engine).PlaceHolds(request, metadata=self.world.service).results
+        if result.HasField("error"):
+            code = result.error.reason
+            if payee == account_id:
+                assert code == "INVALID_REQUEST"
+            elif not (payer_model.active and payee_model.active):
+                assert code == "INVALID_ACCOUNT_STATUS"
+            else:
+                assert code == "INSUFFICIENT_FUNDS" and payer_model.current - payer_model.held < amount
+            return hold_id
+        hold = result.placed.hold
+        assert (
+            hold.status == pb.HOLD_STATUS_POSTED and hold.payee_account_id == payee and hold.journal_entry_id
+        )
+        assert payer_model.active and payee_model.active and payer_model.current - payer_model.held >= amount
+        payer_model.current -= amount
+        payee_model.current += amount
+        self.world.holds[hold_id] = ModelHold(account_id, amount, "POSTED", payee)
+        return hold_id
+
     @rule(hold_id=holds, payee=accounts)
     def post_hold(self, hold_id: str, payee: str) -> None:
         hold = self.world.holds.get(hold_id)
@@ -235,3 +273,47 @@ def test_internal_ledger_rpcs_refuse_tenants(engine_stack: EngineHandle) -> None
     with pytest.raises(grpc.RpcError) as anonymous:
         ledger_stub(engine_stack).GetHold(pb.GetHoldRequest(hold_id="txn_x"))
     assert reason(anonymous.value) == "UNAUTHORIZED"
+
+
+def test_a_hold_posted_at_once_moves_money_once(engine_stack: EngineHandle) -> None:
+    tenant = new_tenant(engine_stack, "Posted at once")
+    service = service_metadata(engine_stack)
+    accounts, ledger = accounts_stub(engine_stack), ledger_stub(engine_stack)
+    payer, payee = (
+        accounts.CreateAccount(
+            pb.CreateAccountRequest(name=name, currency_code="USD"), metadata=tenant.metadata
+        ).account.id
+        for name in ("payer", "payee")
+    )
+    accounts.FundAccount(pb.FundAccountRequest(account_id=payer, amount=50.0), metadata=tenant.metadata)
+
+    def place(hold_id: str, payee_account_id: str, amount_minor: int = 1_250) -> pb.PlaceHoldResult:
+        order = pb.PlaceHoldRequest(
+            hold_id=hold_id,
+            tenant_id=tenant.tenant_id,
+            account_id=payer,
+            amount_minor=amount_minor,
+            currency_code="USD",
+            payee_account_id=payee_account_id,
+            post_at_once=True,
+        )
+        return ledger.PlaceHolds(pb.PlaceHoldsRequest(holds=[order]), metadata=service).results[0]
+
+    assert place("txn_no_payee", "").error.reason == "INVALID_REQUEST"
+    assert place("txn_too_much", payee, amount_minor=5_001).error.reason == "INSUFFICIENT_FUNDS"
+    hold_id = f"txn_{uuid.uuid4().hex}"
+    first = place(hold_id, payee).placed
+    repeat = place(hold_id, payee).placed
+    assert first.hold.status == repeat.hold.status == pb.HOLD_STATUS_POSTED
+    assert first.hold.journal_entry_id == repeat.hold.journal_entry_id
+    assert first.hold.payee_account_id == payee and first.payee.id == payee
+
+    def balances(account_id: str) -> tuple[float, float]:
+        found = accounts.GetBalance(pb.GetBalanceRequest(account_id=account_id), metadata=tenant.metadata)
+        return found.current_balance, found.held_balance
+
+    assert balances(payer) == (37.5, 0.0) and balances(payee) == (12.5, 0.0)
+    with pytest.raises(grpc.RpcError) as voided:
+        ledger.VoidHold(pb.VoidHoldRequest(hold_id=hold_id), metadata=service)
+    assert reason(voided.value) == "INVALID_REQUEST"
+    assert reconcile_now(engine_stack.database_url).clean

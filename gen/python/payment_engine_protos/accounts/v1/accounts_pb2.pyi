@@ -619,6 +619,7 @@ class PlaceHoldRequest(_message.Message):
     DEBIT_AUTHORIZED_FIELD_NUMBER: _builtins.int
     PAYEE_ACCOUNT_ID_FIELD_NUMBER: _builtins.int
     NOT_AFTER_FIELD_NUMBER: _builtins.int
+    POST_AT_ONCE_FIELD_NUMBER: _builtins.int
     hold_id: _builtins.str
     tenant_id: _builtins.str
     """The tenant on whose behalf the payment is made; the payer must belong to it
@@ -633,6 +634,11 @@ class PlaceHoldRequest(_message.Message):
     payee_account_id: _builtins.str
     """The account the hold is meant for, checked at once: it exists, belongs to tenant_id,
     is active, holds the currency and can receive the amount. Optional.
+    """
+    post_at_once: _builtins.bool
+    """Posts the hold to payee_account_id in the same unit of work, as a real-time payment
+    needs: the answer is the hold already POSTED, or a refusal with nothing written.
+    Requires payee_account_id. A repeat answers the hold as it stands.
     """
     @_builtins.property
     def not_after(self) -> _timestamp_pb2.Timestamp:
@@ -653,10 +659,11 @@ class PlaceHoldRequest(_message.Message):
         debit_authorized: _builtins.bool = ...,
         payee_account_id: _builtins.str = ...,
         not_after: _timestamp_pb2.Timestamp | None = ...,
+        post_at_once: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["not_after", b"not_after"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "amount_minor", b"amount_minor", "currency_code", b"currency_code", "debit_authorized", b"debit_authorized", "description", b"description", "hold_id", b"hold_id", "not_after", b"not_after", "payee_account_id", b"payee_account_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "amount_minor", b"amount_minor", "currency_code", b"currency_code", "debit_authorized", b"debit_authorized", "description", b"description", "hold_id", b"hold_id", "not_after", b"not_after", "payee_account_id", b"payee_account_id", "post_at_once", b"post_at_once", "tenant_id", b"tenant_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
