@@ -111,6 +111,16 @@ async def unit_of_work(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         yield connection
 
 
+@asynccontextmanager
+async def single_statement(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection whose every statement is its own transaction (autocommit). For a
+    unit of work written as one statement: one round trip, where BEGIN, the statement
+    and COMMIT would be three."""
+    async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        yield connection
+
+
 def row_as(cls: type[RowT], mapping: Mapping[Any, Any]) -> RowT:
     """A repository's frozen dataclass from a result row, field by field."""
     return cls(**{field.name: mapping[field.name] for field in fields(cls)})  # type: ignore[arg-type]

@@ -45,6 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import TextClause
 
 from corelib.ids import new_id
+from corelib.row_sets import json_rows
 
 OUTBOX_TABLE: Final = "outbox"
 EVENT_TYPE_LENGTH_MAX: Final = 100
@@ -123,6 +124,9 @@ class NewEvent:
     tenant_id: str
     event_type: str
     data: dict[str, Any]
+    # What the event is about (a transaction id), for statements that record an event
+    # only if its subject's change took effect (`insert_events_sql`'s condition).
+    subject_id: str = ""
 
 
 _known_event_types: set[str] = set()
@@ -134,44 +138,63 @@ def _insert_many(table: Table) -> TextClause:
     if statement is None:
         # The insert and the relay's wake-up in one statement; PostgreSQL delivers the
         # notification when the transaction commits, and folds repeats into one.
-        statement = text(
-            f"WITH recorded AS (INSERT INTO {table.fullname} (event_id, tenant_id, event_type, payload)"  # noqa: S608 — a table name
-            " SELECT n.event_id, n.tenant_id, n.event_type, CAST(n.payload AS jsonb)"
-            " FROM unnest(CAST(:event_ids AS text[]), CAST(:tenant_ids AS text[]),"
-            " CAST(:event_types AS text[]), CAST(:payloads AS text[]))"
-            " AS n(event_id, tenant_id, event_type, payload) RETURNING 1)"
-            f" SELECT pg_notify('{outbox_channel(table)}', '') WHERE EXISTS (SELECT 1 FROM recorded)"
-        )
+        recorded = insert_events_sql(table, "rows")
+        statement = text(f"WITH recorded AS ({recorded}) SELECT {wake_relay_sql(table, 'recorded')}")
         _insert_many_by_table[table.fullname] = statement
     return statement
 
 
-async def record_events(conn: AsyncConnection, table: Table, events: Sequence[NewEvent]) -> list[str]:
-    """Writes many events in the caller's unit of work with one statement; their evt_ ids."""
-    if not events:
-        return []
-    payloads = []
+def event_rows(events: Sequence[NewEvent]) -> list[dict[str, Any]]:
+    """The events checked and given their evt_ ids, as the rows `insert_events_sql` reads."""
+    rows: list[dict[str, Any]] = []
     for event in events:
         if event.event_type not in _known_event_types:
             validate_event(tenant_id=event.tenant_id, event_type=event.event_type, data={})
             _known_event_types.add(event.event_type)
         if not event.tenant_id or len(event.tenant_id) > TENANT_ID_LENGTH_MAX:
             raise ValueError(f"bad tenant id {event.tenant_id!r}")
-        payload = orjson.dumps(event.data)
-        if len(payload) > EVENT_DATA_BYTES_MAX:
-            raise ValueError(f"event data of {len(payload)} bytes exceeds {EVENT_DATA_BYTES_MAX}")
-        payloads.append(payload.decode())
-    event_ids = [new_id("evt") for _ in events]
-    await conn.execute(
-        _insert_many(table),
-        {
-            "event_ids": event_ids,
-            "tenant_ids": [event.tenant_id for event in events],
-            "event_types": [event.event_type for event in events],
-            "payloads": payloads,
-        },
+        size = len(orjson.dumps(event.data))
+        if size > EVENT_DATA_BYTES_MAX:
+            raise ValueError(f"event data of {size} bytes exceeds {EVENT_DATA_BYTES_MAX}")
+        rows.append(
+            {
+                "event_id": new_id("evt"),
+                "tenant_id": event.tenant_id,
+                "event_type": event.event_type,
+                "payload": event.data,
+                "subject_id": event.subject_id,
+            }
+        )
+    return rows
+
+
+def insert_events_sql(table: Table, rows_parameter: str, *, condition: str = "TRUE") -> str:
+    """A statement (for a data-modifying WITH) that records the events of the JSON rows
+    parameter (`event_rows`) for which `condition` holds, over `n.subject_id` and the
+    other columns of `n`; RETURNING 1 per event recorded."""
+    return (
+        f"INSERT INTO {table.fullname} (event_id, tenant_id, event_type, payload)"  # noqa: S608 — a table name
+        " SELECT n.event_id, n.tenant_id, n.event_type, n.payload"
+        f" FROM json_to_recordset(CAST(:{rows_parameter} AS json))"
+        " AS n(event_id text, tenant_id text, event_type text, payload jsonb, subject_id text)"
+        f" WHERE {condition} RETURNING 1"
     )
-    return event_ids
+
+
+def wake_relay_sql(table: Table, recorded: str) -> str:
+    """A scalar subquery that wakes the relay once if the CTE `recorded` wrote an event.
+    PostgreSQL delivers the notification when the transaction commits."""
+    channel = outbox_channel(table)
+    return f"(SELECT pg_notify('{channel}', '') FROM (SELECT 1 FROM {recorded} LIMIT 1) AS any_event)"  # noqa: S608 — names
+
+
+async def record_events(conn: AsyncConnection, table: Table, events: Sequence[NewEvent]) -> list[str]:
+    """Writes many events in the caller's unit of work with one statement; their evt_ ids."""
+    if not events:
+        return []
+    rows = event_rows(events)
+    await conn.execute(_insert_many(table), {"rows": json_rows(rows)})
+    return [str(row["event_id"]) for row in rows]
 
 
 @dataclass(frozen=True)

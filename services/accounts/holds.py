@@ -46,9 +46,11 @@ from services.accounts.schema import outbox
 DESCRIPTION_LENGTH_MAX: Final = 500
 HOLD_ID_LENGTH_MAX: Final = 64
 BATCH_SIZE_MAX: Final = 1000
-# A batch whose hold ids another transaction inserted meanwhile is re-decided once
-# against the committed state; a second collision is reported as a failure of the batch.
-PLACE_ATTEMPTS_MAX: Final = 2
+# A batch is first decided as if every hold were new (a repeat is rare, and looking for
+# earlier holds costs a round trip); a batch whose hold ids exist already, or were
+# inserted by another transaction meanwhile, is re-decided against the committed holds.
+# A collision on every attempt is reported as a failure of the batch.
+PLACE_ATTEMPTS_MAX: Final = 3
 
 ResultT = TypeVar("ResultT")
 # One item's result: what it produced, or why it was refused.
@@ -299,7 +301,7 @@ class Holds:
         for attempt in range(PLACE_ATTEMPTS_MAX):
             try:
                 async with unit_of_work(self._engine) as conn:
-                    decided = await self._place(conn, checked, atomic=atomic)
+                    decided = await self._place(conn, checked, atomic=atomic, look_for_earlier=attempt > 0)
                 break
             except _Collision:
                 if attempt + 1 == PLACE_ATTEMPTS_MAX:
@@ -310,7 +312,7 @@ class Holds:
         return [result for result in results if result is not None]
 
     async def _place(
-        self, conn: AsyncConnection, orders: dict[int, HoldOrder], *, atomic: bool
+        self, conn: AsyncConnection, orders: dict[int, HoldOrder], *, atomic: bool, look_for_earlier: bool
     ) -> dict[int, Outcome[PlacedHold]]:
         # Payers, and the payees of holds posted at once, are locked (in one statement, in
         # id order); other payees are only checked.
@@ -325,7 +327,11 @@ class Holds:
             if o.payee_account_id and o.payee_account_id not in balances.rows
         ]
         payees = {**balances.rows, **await repository.accounts_by_id(conn, payee_ids, for_update=False)}
-        existing = await repository.get_holds(conn, [o.hold_id for o in orders.values()], for_update=False)
+        existing = (
+            await repository.get_holds(conn, [o.hold_id for o in orders.values()], for_update=False)
+            if look_for_earlier
+            else {}
+        )
         outcomes: dict[int, Outcome[PlacedHold]] = {}
         new: dict[int, NewHold] = {}
         entries: list[NewJournalEntry] = []
@@ -365,19 +371,16 @@ class Holds:
                 index: refused if isinstance(refused := outcomes.get(index), ServiceError) else _aborted()
                 for index in orders
             }
-        inserted = await repository.insert_holds(conn, list(new.values()))
+        inserted = await repository.write_placed_holds(
+            conn, list(new.values()), entries, balances.deltas(), events
+        )
         if len(inserted) != len(new):
             raise _Collision
-        await repository.insert_journal_entries(conn, entries)
-        after = await repository.add_to_balances_many(conn, balances.deltas())
-        await record_events(conn, outbox, events)
         for index, hold in new.items():
             order = orders[index]
-            payee = payees.get(order.payee_account_id)
+            # What the answer says of the accounts (tenant, currency, status) is as locked.
             outcomes[index] = PlacedHold(
-                inserted[hold.id],
-                after.get(hold.account_id, balances.rows[hold.account_id]),
-                after.get(payee.id, payee) if payee is not None else None,
+                inserted[hold.id], balances.rows[hold.account_id], payees.get(order.payee_account_id)
             )
         for index, first_index in repeats.items():
             outcomes[index] = outcomes[first_index]

@@ -11,7 +11,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from corelib.db import columns_of, columns_sql, row_as
-from services.accounts.schema import accounts, holds, postings
+from corelib.outbox import NewEvent, event_rows, insert_events_sql, wake_relay_sql
+from corelib.row_sets import json_rows
+from services.accounts.schema import accounts, holds, outbox, postings
 
 
 @dataclass(frozen=True)
@@ -308,63 +310,71 @@ _ACCOUNTS_BY_ID = (
 )
 _GET_ACCOUNTS_BY_ID = text(_ACCOUNTS_BY_ID)
 _LOCK_ACCOUNTS_BY_ID = text(_ACCOUNTS_BY_ID + " ORDER BY a.id FOR UPDATE")
-_INSERT_HOLDS = text(
-    f"""
+_INSERT_HOLDS_SQL = f"""
     INSERT INTO accounts.holds AS h
         (id, tenant_id, account_id, amount_minor, currency_code, status, description, payee_account_id,
          journal_entry_id)
     SELECT n.id, n.tenant_id, n.account_id, n.amount_minor, n.currency_code, n.status, n.description,
            n.payee_account_id, n.journal_entry_id
-    FROM unnest(CAST(:ids AS text[]), CAST(:tenant_ids AS text[]), CAST(:account_ids AS text[]),
-                CAST(:amounts AS bigint[]), CAST(:currencies AS text[]), CAST(:statuses AS text[]),
-                CAST(:descriptions AS text[]), CAST(:payees AS text[]), CAST(:journal_entry_ids AS text[]))
-         AS n(id, tenant_id, account_id, amount_minor, currency_code, status, description, payee_account_id,
-              journal_entry_id)
+    FROM json_to_recordset(CAST(:holds AS json))
+         AS n(id text, tenant_id text, account_id text, amount_minor bigint, currency_code text, status text,
+              description text, payee_account_id text, journal_entry_id text)
     ON CONFLICT (id) DO NOTHING
     RETURNING {_HOLD_SQL_COLUMNS}
     """  # noqa: S608
-)
-_ADD_TO_BALANCES_MANY = text(
-    f"""
+_ADD_TO_BALANCES_SQL = f"""
     UPDATE accounts.accounts AS a
     SET current_balance_minor = a.current_balance_minor + d.current_delta,
         held_balance_minor = a.held_balance_minor + d.held_delta,
         updated_at = now()
-    FROM unnest(CAST(:ids AS text[]), CAST(:current_deltas AS bigint[]), CAST(:held_deltas AS bigint[]))
-         AS d(id, current_delta, held_delta)
+    FROM json_to_recordset(CAST(:deltas AS json)) AS d(id text, current_delta bigint, held_delta bigint)
     WHERE a.id = d.id
     RETURNING {_ACCOUNT_SQL_COLUMNS}
     """  # noqa: S608
-)
+_ADD_TO_BALANCES_MANY = text(_ADD_TO_BALANCES_SQL)
 _FINISH_HOLDS = text(
     f"""
     UPDATE accounts.holds AS h
     SET status = f.status, payee_account_id = f.payee_account_id, journal_entry_id = f.journal_entry_id,
         updated_at = now()
-    FROM unnest(CAST(:ids AS text[]), CAST(:statuses AS text[]), CAST(:payees AS text[]),
-                CAST(:journal_entry_ids AS text[])) AS f(id, status, payee_account_id, journal_entry_id)
+    FROM json_to_recordset(CAST(:rows AS json))
+         AS f(id text, status text, payee_account_id text, journal_entry_id text)
     WHERE h.id = f.id AND h.status = 'HELD'
     RETURNING {_HOLD_SQL_COLUMNS}
     """  # noqa: S608
 )
-_INSERT_JOURNAL_ENTRIES = text(
-    """
+_INSERT_JOURNAL_ENTRIES_SQL = """
     INSERT INTO accounts.journal_entries (id, tenant_id, kind, transaction_id, description)
-    SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:tenant_ids AS text[]), CAST(:kinds AS text[]),
-                         CAST(:transaction_ids AS text[]), CAST(:descriptions AS text[]))
+    SELECT * FROM json_to_recordset(CAST(:journal AS json))
+         AS e(id text, tenant_id text, kind text, transaction_id text, description text)
+    WHERE {condition}
     """
-)
-_INSERT_POSTINGS = text(
-    """
+_INSERT_JOURNAL_ENTRIES = text(_INSERT_JOURNAL_ENTRIES_SQL.format(condition="TRUE"))
+_INSERT_POSTINGS_SQL = """
     INSERT INTO accounts.postings
         (id, tenant_id, journal_entry_id, account_id, amount_minor, currency_code, balance_after_minor,
          transaction_id, description)
-    SELECT * FROM unnest(
-        CAST(:ids AS text[]), CAST(:tenant_ids AS text[]), CAST(:journal_entry_ids AS text[]),
-        CAST(:account_ids AS text[]),
-        CAST(:amounts AS bigint[]), CAST(:currencies AS text[]), CAST(:balances_after AS bigint[]),
-        CAST(:transaction_ids AS text[]), CAST(:descriptions AS text[]))
+    SELECT * FROM json_to_recordset(CAST(:postings AS json))
+         AS p(id text, tenant_id text, journal_entry_id text, account_id text, amount_minor bigint,
+              currency_code text, balance_after_minor bigint, transaction_id text, description text)
+    WHERE {condition}
     """
+_INSERT_POSTINGS = text(_INSERT_POSTINGS_SQL.format(condition="TRUE"))
+# Everything a batch of holds writes, once decided, in one statement: the holds (a hold
+# id that exists already is skipped, and the caller sees it missing from the answer), the
+# journal entries and postings of holds posted at once (only of holds written: a transfer
+# is journalled once per transaction), the balance changes and the events. The holds
+# written; a batch with a hold missing from them is rolled back by its caller.
+_OF_PLACED = "{alias}.transaction_id IN (SELECT id FROM placed)"
+_WRITE_PLACED_HOLDS = text(
+    f"""
+    WITH placed AS ({_INSERT_HOLDS_SQL}),
+    journal AS ({_INSERT_JOURNAL_ENTRIES_SQL.format(condition=_OF_PLACED.format(alias="e"))}),
+    lines AS ({_INSERT_POSTINGS_SQL.format(condition=_OF_PLACED.format(alias="p"))}),
+    balances AS ({_ADD_TO_BALANCES_SQL}),
+    recorded AS ({insert_events_sql(outbox, "events")})
+    SELECT h.*, {wake_relay_sql(outbox, "recorded")} AS relay_woken FROM placed AS h
+    """  # noqa: S608
 )
 
 
@@ -425,23 +435,65 @@ async def accounts_by_id(
     return {row["id"]: row_as(AccountRow, row) for row in rows}
 
 
-async def insert_holds(conn: AsyncConnection, new: list[NewHold]) -> dict[str, HoldRow]:
-    """The holds inserted; an id that already existed is absent from the answer."""
+async def write_placed_holds(
+    conn: AsyncConnection,
+    new: list[NewHold],
+    entries: list[NewJournalEntry],
+    deltas: dict[str, tuple[int, int]],
+    events: list[NewEvent],
+) -> dict[str, HoldRow]:
+    """A decided batch of holds in one statement: the holds, the journal entries of those
+    posted at once, the balance changes (account id → current delta, held delta) and
+    the events. The holds inserted; an id that already existed is absent from the answer."""
     if not new:
         return {}
     parameters = {
-        "ids": [h.id for h in new],
-        "tenant_ids": [h.tenant_id for h in new],
-        "account_ids": [h.account_id for h in new],
-        "amounts": [h.amount_minor for h in new],
-        "currencies": [h.currency_code for h in new],
-        "statuses": [h.status for h in new],
-        "descriptions": [h.description for h in new],
-        "payees": [h.payee_account_id for h in new],
-        "journal_entry_ids": [h.journal_entry_id for h in new],
+        "holds": json_rows(vars(h) for h in new),
+        "journal": _journal_rows(entries),
+        "postings": _posting_rows(entries),
+        "deltas": _delta_rows(deltas),
+        "events": json_rows(event_rows(events)),
     }
-    rows = (await conn.execute(_INSERT_HOLDS, parameters)).mappings().all()
+    rows = (await conn.execute(_WRITE_PLACED_HOLDS, parameters)).mappings().all()
     return {row["id"]: row_as(HoldRow, row) for row in rows}
+
+
+def _delta_rows(deltas: dict[str, tuple[int, int]]) -> str:
+    # In id order: the order in which the rows were locked.
+    return json_rows(
+        {"id": i, "current_delta": deltas[i][0], "held_delta": deltas[i][1]} for i in sorted(deltas)
+    )
+
+
+def _journal_rows(entries: list[NewJournalEntry]) -> str:
+    return json_rows(
+        {
+            "id": e.id,
+            "tenant_id": e.tenant_id,
+            "kind": e.kind,
+            "transaction_id": e.transaction_id,
+            "description": e.description,
+        }
+        for e in entries
+    )
+
+
+def _posting_rows(entries: list[NewJournalEntry]) -> str:
+    return json_rows(
+        {
+            "id": posting.id,
+            "tenant_id": posting.tenant_id,
+            "journal_entry_id": entry.id,
+            "account_id": posting.account_id,
+            "amount_minor": posting.amount_minor,
+            "currency_code": currency,
+            "balance_after_minor": balance,
+            "transaction_id": entry.transaction_id,
+            "description": entry.description,
+        }
+        for entry in entries
+        for posting, balance, currency in entry.lines
+    )
 
 
 async def add_to_balances_many(
@@ -450,54 +502,21 @@ async def add_to_balances_many(
     """One UPDATE for many accounts: account id → (current delta, held delta)."""
     if not deltas:
         return {}
-    ids = sorted(deltas)
-    parameters = {
-        "ids": ids,
-        "current_deltas": [deltas[i][0] for i in ids],
-        "held_deltas": [deltas[i][1] for i in ids],
-    }
-    rows = (await conn.execute(_ADD_TO_BALANCES_MANY, parameters)).mappings().all()
+    rows = (await conn.execute(_ADD_TO_BALANCES_MANY, {"deltas": _delta_rows(deltas)})).mappings().all()
     return {row["id"]: row_as(AccountRow, row) for row in rows}
 
 
 async def finish_holds(conn: AsyncConnection, outcomes: list[HoldOutcome]) -> dict[str, HoldRow]:
     if not outcomes:
         return {}
-    parameters = {
-        "ids": [o.id for o in outcomes],
-        "statuses": [o.status for o in outcomes],
-        "payees": [o.payee_account_id for o in outcomes],
-        "journal_entry_ids": [o.journal_entry_id for o in outcomes],
-    }
-    rows = (await conn.execute(_FINISH_HOLDS, parameters)).mappings().all()
+    rows = (
+        (await conn.execute(_FINISH_HOLDS, {"rows": json_rows(vars(o) for o in outcomes)})).mappings().all()
+    )
     return {row["id"]: row_as(HoldRow, row) for row in rows}
 
 
 async def insert_journal_entries(conn: AsyncConnection, entries: list[NewJournalEntry]) -> None:
     if not entries:
         return
-    await conn.execute(
-        _INSERT_JOURNAL_ENTRIES,
-        {
-            "ids": [e.id for e in entries],
-            "tenant_ids": [e.tenant_id for e in entries],
-            "kinds": [e.kind for e in entries],
-            "transaction_ids": [e.transaction_id for e in entries],
-            "descriptions": [e.description for e in entries],
-        },
-    )
-    lines = [(entry, line) for entry in entries for line in entry.lines]
-    await conn.execute(
-        _INSERT_POSTINGS,
-        {
-            "ids": [posting.id for _, (posting, _, _) in lines],
-            "tenant_ids": [posting.tenant_id for _, (posting, _, _) in lines],
-            "journal_entry_ids": [entry.id for entry, _ in lines],
-            "account_ids": [posting.account_id for _, (posting, _, _) in lines],
-            "amounts": [posting.amount_minor for _, (posting, _, _) in lines],
-            "currencies": [currency for _, (_, _, currency) in lines],
-            "balances_after": [balance for _, (_, balance, _) in lines],
-            "transaction_ids": [entry.transaction_id for entry, _ in lines],
-            "descriptions": [entry.description for entry, _ in lines],
-        },
-    )
+    await conn.execute(_INSERT_JOURNAL_ENTRIES, {"journal": _journal_rows(entries)})
+    await conn.execute(_INSERT_POSTINGS, {"postings": _posting_rows(entries)})

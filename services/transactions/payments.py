@@ -35,12 +35,12 @@ from payment_engine_protos.accounts.v1 import accounts_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib.batching import Batcher, QueueFull
-from corelib.db import unit_of_work
+from corelib.db import single_statement
 from corelib.errors import ServiceError
 from corelib.idempotency import validate_key
 from corelib.ids import new_id
 from corelib.money import positive_minor_from_major, validate_currency
-from corelib.outbox import NewEvent, record_events
+from corelib.outbox import NewEvent
 from corelib.request_context import Principal
 from corelib.timestamps import utc_now
 from services.transactions import lifecycle, payment_types, repository
@@ -49,7 +49,6 @@ from services.transactions.ledger_client import LEDGER_CALL_TIMEOUT_S, LedgerCli
 from services.transactions.repository import IdempotencyRow, KeyClaim, StepMove, TransactionRow
 from services.transactions.saga_steps import SagaSteps
 from services.transactions.sandbox_triggers import failure_for
-from services.transactions.schema import outbox
 from services.transactions.settlement_windows import SettlementCalendar
 from services.transactions.transaction_events import CREATED, EVENT_BY_FINAL_STATUS, transaction_events
 
@@ -279,32 +278,38 @@ class Payments:
             return self._abort_rest(requests, outcomes)
         firsts = _first_of_each_key(drafts)
         now = utc_now()
-        async with unit_of_work(self._engine) as conn:
+        claims = [
+            KeyClaim(d.tenant_id, d.key, d.request.fingerprint, d.values["id"], now + IDEMPOTENCY_TTL)
+            for d in firsts
+            if d.key
+        ]
+        async with single_statement(self._engine) as conn:
             # The key's claim and the payment's first write commit together.
-            claimed = await repository.claim_keys(
-                conn,
-                [
-                    KeyClaim(d.tenant_id, d.key, d.request.fingerprint, d.values["id"], now + IDEMPOTENCY_TTL)
-                    for d in firsts
-                    if d.key
-                ],
-            )
-            taken = [d for d in firsts if d.key and (d.tenant_id, d.key) not in claimed]
-            earlier = await repository.get_keys(conn, [(d.tenant_id, d.key) for d in taken])
-            for draft in taken:
-                first = earlier.get((draft.tenant_id, draft.key))
-                try:
-                    if first is None:
-                        # Claimed, then freed again meanwhile: a retry runs anew.
-                        raise ServiceError("IDEMPOTENCY_KEY_IN_USE", details={"idempotencyKey": draft.key})
-                    outcomes[draft.index] = _replay(first, draft.request, draft.key)
-                except ServiceError as error:
-                    outcomes[draft.index] = error
-            fresh = [d for d in firsts if d.index not in outcomes]
-            rows = await repository.insert_transactions(conn, [d.values for d in fresh])
-        await self._hold(fresh, {row.id: row for row in rows}, outcomes, atomic=atomic)
+            written = {
+                row.id: row
+                for row in await repository.create_payments(conn, claims, [d.values for d in firsts])
+            }
+        taken = [d for d in firsts if d.values["id"] not in written]
+        if taken:
+            await self._answer_taken_keys(taken, outcomes)
+        fresh = [d for d in firsts if d.values["id"] in written]
+        await self._hold(fresh, written, outcomes, atomic=atomic)
         self._resolve_in_batch_repeats(drafts, outcomes)
         return [outcomes[index] for index in range(len(requests))]
+
+    async def _answer_taken_keys(self, taken: list[_Draft], outcomes: dict[int, Outcome]) -> None:
+        """Drafts whose key an earlier request claimed: its answer, or why there is none."""
+        async with self._engine.connect() as conn:
+            earlier = await repository.get_keys(conn, [(d.tenant_id, d.key) for d in taken])
+        for draft in taken:
+            first = earlier.get((draft.tenant_id, draft.key))
+            try:
+                if first is None:
+                    # Claimed, then freed again meanwhile: a retry runs anew.
+                    raise ServiceError("IDEMPOTENCY_KEY_IN_USE", details={"idempotencyKey": draft.key})
+                outcomes[draft.index] = _replay(first, draft.request, draft.key)
+            except ServiceError as error:
+                outcomes[draft.index] = error
 
     async def _drafts(self, requests: Sequence[PaymentRequest], outcomes: dict[int, Outcome]) -> list[_Draft]:
         """Checks what needs no ledger state: fields, keys, who owns the accounts, the
@@ -456,13 +461,23 @@ class Payments:
         now = utc_now()
         moves: list[StepMove] = []
         refusals: dict[str, ServiceError] = {}
+        events: list[NewEvent] = []
+        answers: dict[str, tuple[str, bytes | None, str | None]] = {}
+        aborted: list[str] = []
         for draft, outcome in zip(drafts, placed, strict=True):
             txn = rows[draft.values["id"]]
             if isinstance(outcome, accounts_pb2.PlaceHoldResponse):
                 if outcome.hold.status == accounts_pb2.HOLD_STATUS_POSTED:
-                    moves.append(posted_move(txn))
+                    move = posted_move(txn)
                 else:
-                    moves.append(held_move(txn, draft.rail, self._timing, now, sandbox=self._sandbox))
+                    move = held_move(txn, draft.rail, self._timing, now, sandbox=self._sandbox)
+                moves.append(move)
+                created = replace(txn, expected_settlement_at=move.expected_settlement_at)
+                events.extend(transaction_events(CREATED, created))
+                if move.status in EVENT_BY_FINAL_STATUS:
+                    finished = replace(created, status=move.status, failure_reason=move.failure_reason)
+                    events.extend(transaction_events(EVENT_BY_FINAL_STATUS[move.status], finished))
+                answers[txn.id] = (txn.id, self._render(created), None)
             elif isinstance(outcome, ServiceError):
                 refusals[txn.id] = outcome
                 moves.append(
@@ -474,46 +489,32 @@ class Payments:
                         failure_reason=outcome.message,
                     )
                 )
+                # A payment that was not created only because its all-or-none batch
+                # failed leaves its key free: the corrected batch may be sent again with it.
+                if outcome.reason == "BATCH_ABORTED":
+                    aborted.append(txn.id)
+                else:
+                    answers[txn.id] = (txn.id, None, _error_json(outcome))
             else:
                 # Outcome unknown: the saga worker resolves it once the create's lease
                 # runs out, and the key then replays whatever it found.
                 outcomes[draft.index] = ServiceError("SERVICE_UNAVAILABLE")
-        async with unit_of_work(self._engine) as conn:
-            moved = await repository.move_steps(conn, moves)
-            events: list[NewEvent] = []
-            answers: list[tuple[str, bytes | None, str | None]] = []
-            for row in moved.values():
-                if row.status == lifecycle.REJECTED:
-                    answers.append((row.id, None, _error_json(refusals[row.id])))
-                elif row.status == lifecycle.COMPLETED:
-                    created = _as_created(rows[row.id], row)
-                    events.extend(transaction_events(CREATED, created))
-                    events.extend(transaction_events(EVENT_BY_FINAL_STATUS[row.status], row))
-                    answers.append((row.id, self._render(created), None))
-                else:
-                    events.extend(transaction_events(CREATED, row))
-                    answers.append((row.id, self._render(row), None))
-            await record_events(conn, outbox, events)
-            # A payment that was not created only because its all-or-none batch failed
-            # leaves its key free: the corrected batch may be sent again with it.
-            aborted = [
-                i for i, refusal in refusals.items() if refusal.reason == "BATCH_ABORTED" and i in moved
-            ]
-            await repository.forget_keys_of(conn, aborted)
-            await repository.record_key_outcomes(conn, [a for a in answers if a[0] not in aborted])
-        rendered = {transaction_id: response for transaction_id, response, _ in answers}
+        async with single_statement(self._engine) as conn:
+            moved = await repository.finish_creates(conn, moves, events, list(answers.values()), aborted)
         for draft in drafts:
             transaction_id = draft.values["id"]
             if draft.index in outcomes:
                 continue
-            if transaction_id in refusals:
-                outcomes[draft.index] = refusals[transaction_id]
-            elif (response := rendered.get(transaction_id)) is not None:
-                outcomes[draft.index] = response
-            else:
+            if transaction_id not in moved:
                 # The worker resolved it first (a lease shorter than this call): the
                 # key answers once it is settled.
                 outcomes[draft.index] = ServiceError("SERVICE_UNAVAILABLE")
+            elif transaction_id in refusals:
+                outcomes[draft.index] = refusals[transaction_id]
+            else:
+                response = answers[transaction_id][1]
+                assert response is not None
+                outcomes[draft.index] = response
         ledger_steps = (lifecycle.POST_REQUESTED, lifecycle.VOID_REQUESTED)
         self._steps.hand_on([row for row in moved.values() if row.saga_step in ledger_steps])
 
@@ -541,12 +542,6 @@ class Payments:
     @staticmethod
     def _abort_rest(requests: Sequence[PaymentRequest], outcomes: dict[int, Outcome]) -> list[Outcome]:
         return [outcomes.get(index, ServiceError("BATCH_ABORTED")) for index in range(len(requests))]
-
-
-def _as_created(inserted: TransactionRow, completed: TransactionRow) -> TransactionRow:
-    """A payment completed within its create, as the create answers it: PENDING, as the
-    guide's clients expect of a new payment, with when it settles."""
-    return replace(inserted, expected_settlement_at=completed.expected_settlement_at)
 
 
 def _first_of_each_key(drafts: list[_Draft]) -> list[_Draft]:

@@ -6,12 +6,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import Select, and_, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from corelib.db import columns_of, columns_sql, row_as
-from services.transactions.schema import ach_batches, debit_authorizations, idempotency_keys, transactions
+from corelib.outbox import NewEvent, event_rows, insert_events_sql, wake_relay_sql
+from corelib.row_sets import json_rows
+from services.transactions.schema import (
+    ach_batches,
+    debit_authorizations,
+    idempotency_keys,
+    outbox,
+    transactions,
+)
 
 
 @dataclass(frozen=True)
@@ -296,29 +305,19 @@ async def add_to_batch(
 
 # Column lists come from the row dataclasses, never from input.
 _TXN_SQL_COLUMNS = columns_sql(TransactionRow, "t")
-_CLAIM_KEYS = text(
-    """
-    INSERT INTO transactions.idempotency_keys AS k (tenant_id, key, request_hash, transaction_id, expires_at)
-    SELECT * FROM unnest(CAST(:tenant_ids AS text[]), CAST(:keys AS text[]), CAST(:hashes AS bytea[]),
-                         CAST(:transaction_ids AS text[]), CAST(:expires AS timestamptz[]))
-    ON CONFLICT (tenant_id, key) DO NOTHING
-    RETURNING k.tenant_id, k.key
-    """
-)
 _GET_KEYS = text(
     f"""
     SELECT {columns_sql(IdempotencyRow, "k")}
     FROM transactions.idempotency_keys k
-    JOIN unnest(CAST(:tenant_ids AS text[]), CAST(:keys AS text[])) AS wanted(tenant_id, key)
+    JOIN json_to_recordset(CAST(:rows AS json)) AS wanted(tenant_id text, key text)
       ON k.tenant_id = wanted.tenant_id AND k.key = wanted.key
     """  # noqa: S608
 )
 _RECORD_KEY_OUTCOMES = text(
     """
     UPDATE transactions.idempotency_keys AS k
-    SET response = o.response, error = CAST(o.error AS jsonb)
-    FROM unnest(CAST(:transaction_ids AS text[]), CAST(:responses AS bytea[]), CAST(:errors AS text[]))
-         AS o(transaction_id, response, error)
+    SET response = decode(o.response, 'hex'), error = CAST(o.error AS jsonb)
+    FROM json_to_recordset(CAST(:rows AS json)) AS o(transaction_id text, response text, error text)
     WHERE k.transaction_id = o.transaction_id
     """
 )
@@ -328,10 +327,39 @@ _FORGET_KEYS_OF = text(
     WHERE transaction_id = ANY(CAST(:transaction_ids AS text[])) AND response IS NULL
     """
 )
+# The columns a payment is first written with; the others take their defaults. A row
+# whose `keyed` is true is written only if its key's claim in the same statement won.
+_CREATE_PAYMENTS = text(
+    f"""
+    WITH claimed AS (
+        INSERT INTO transactions.idempotency_keys AS k
+            (tenant_id, key, request_hash, transaction_id, expires_at)
+        SELECT c.tenant_id, c.key, decode(c.request_hash, 'hex'), c.transaction_id, c.expires_at
+        FROM json_to_recordset(CAST(:claims AS json))
+             AS c(tenant_id text, key text, request_hash text, transaction_id text, expires_at timestamptz)
+        ON CONFLICT (tenant_id, key) DO NOTHING
+        RETURNING k.transaction_id
+    )
+    INSERT INTO transactions.transactions AS t
+        (id, tenant_id, payer_tenant_id, payee_tenant_id, from_account_id, to_account_id, payment_type,
+         amount_minor, currency_code, description, external_reference, metadata, status, saga_step,
+         debit_authorization_id, request_id, next_attempt_at)
+    SELECT n.id, n.tenant_id, n.payer_tenant_id, n.payee_tenant_id, n.from_account_id, n.to_account_id,
+           n.payment_type, n.amount_minor, n.currency_code, n.description, n.external_reference,
+           coalesce(n.metadata, '{{}}'::jsonb), n.status, n.saga_step, n.debit_authorization_id,
+           n.request_id, n.next_attempt_at
+    FROM json_to_recordset(CAST(:rows AS json))
+         AS n(id text, tenant_id text, payer_tenant_id text, payee_tenant_id text, from_account_id text,
+              to_account_id text, payment_type text, amount_minor bigint, currency_code text,
+              description text, external_reference text, metadata jsonb, status text, saga_step text,
+              debit_authorization_id text, request_id text, next_attempt_at timestamptz, keyed boolean)
+    WHERE NOT n.keyed OR n.id IN (SELECT transaction_id FROM claimed)
+    RETURNING {_TXN_SQL_COLUMNS}
+    """  # noqa: S608
+)
 # A saga write happens only if the payment is still at the step its writer read
 # (compare-and-set): a writer holding a stale row loses instead of overwriting.
-_MOVE_STEPS = text(
-    f"""
+_MOVE_STEPS_SQL = f"""
     UPDATE transactions.transactions AS t
     SET status = m.status, saga_step = m.saga_step, void_outcome = m.void_outcome,
         failure_reason = m.failure_reason, next_attempt_at = m.next_attempt_at,
@@ -340,14 +368,33 @@ _MOVE_STEPS = text(
         completed_at = CASE WHEN m.status IN ('COMPLETED', 'FAILED', 'CANCELED') THEN now()
                             ELSE t.completed_at END,
         updated_at = now()
-    FROM unnest(CAST(:ids AS text[]), CAST(:expected_steps AS text[]), CAST(:statuses AS text[]),
-                CAST(:saga_steps AS text[]), CAST(:void_outcomes AS text[]), CAST(:failure_reasons AS text[]),
-                CAST(:next_attempts AS timestamptz[]), CAST(:settlements AS timestamptz[]),
-                CAST(:batch_ids AS text[]))
-         AS m(id, expected_step, status, saga_step, void_outcome, failure_reason, next_attempt_at,
-              expected_settlement_at, batch_id)
+    FROM json_to_recordset(CAST(:rows AS json))
+         AS m(id text, expected_step text, status text, saga_step text, void_outcome text,
+              failure_reason text, next_attempt_at timestamptz, expected_settlement_at timestamptz,
+              batch_id text)
     WHERE t.id = m.id AND t.saga_step = m.expected_step
     RETURNING {_TXN_SQL_COLUMNS}
+    """  # noqa: S608
+_MOVE_STEPS = text(_MOVE_STEPS_SQL)
+# A create's outcome in one statement: the payments that still await their hold move on
+# (compare-and-set, as _MOVE_STEPS), and only for those are their events recorded, their
+# keys given the answer they replay, or freed (an all-or-none batch that failed).
+_FINISH_CREATES = text(
+    f"""
+    WITH moved AS ({_MOVE_STEPS_SQL}),
+    recorded AS ({insert_events_sql(outbox, "events", condition="n.subject_id IN (SELECT id FROM moved)")}),
+    answered AS (
+        UPDATE transactions.idempotency_keys AS k
+        SET response = decode(o.response, 'hex'), error = CAST(o.error AS jsonb)
+        FROM json_to_recordset(CAST(:answers AS json)) AS o(transaction_id text, response text, error text)
+        WHERE k.transaction_id = o.transaction_id AND o.transaction_id IN (SELECT id FROM moved)
+    ),
+    forgotten AS (
+        DELETE FROM transactions.idempotency_keys AS k
+        WHERE k.transaction_id IN (SELECT json_array_elements_text(CAST(:forgotten AS json)))
+          AND k.transaction_id IN (SELECT id FROM moved) AND k.response IS NULL
+    )
+    SELECT t.*, {wake_relay_sql(outbox, "recorded")} AS relay_woken FROM moved AS t
     """  # noqa: S608
 )
 
@@ -376,41 +423,58 @@ class StepMove:
     batch_id: str | None = None
 
 
-async def claim_keys(conn: AsyncConnection, claims: list[KeyClaim]) -> set[tuple[str, str]]:
-    """(tenant, key) of the claims that are first with their key."""
-    if not claims:
-        return set()
-    rows = await conn.execute(
-        _CLAIM_KEYS,
-        {
-            "tenant_ids": [c.tenant_id for c in claims],
-            "keys": [c.key for c in claims],
-            "hashes": [c.request_hash for c in claims],
-            "transaction_ids": [c.transaction_id for c in claims],
-            "expires": [c.expires_at for c in claims],
-        },
-    )
-    return {(row.tenant_id, row.key) for row in rows}
-
-
 async def get_keys(
     conn: AsyncConnection, wanted: list[tuple[str, str]]
 ) -> dict[tuple[str, str], IdempotencyRow]:
     if not wanted:
         return {}
     rows = await conn.execute(
-        _GET_KEYS, {"tenant_ids": [tenant for tenant, _ in wanted], "keys": [key for _, key in wanted]}
+        _GET_KEYS, {"rows": json_rows({"tenant_id": tenant, "key": key} for tenant, key in wanted)}
     )
     return {(row["tenant_id"], row["key"]): row_as(IdempotencyRow, row) for row in rows.mappings()}
 
 
-async def insert_transactions(conn: AsyncConnection, values: list[dict[str, Any]]) -> list[TransactionRow]:
+async def create_payments(
+    conn: AsyncConnection, claims: list[KeyClaim], values: list[dict[str, Any]]
+) -> list[TransactionRow]:
+    """Claims the keys and writes the payments, in one statement: a payment with a key
+    (one of `claims`, by transaction id) is written only if its claim won. The payments
+    written."""
     if not values:
         return []
-    rows = await conn.execute(
-        insert(transactions).returning(*columns_of(transactions, TransactionRow)), values
-    )
+    keyed = {claim.transaction_id for claim in claims}
+    parameters = {
+        "claims": json_rows(vars(c) for c in claims),
+        "rows": json_rows({**v, "keyed": v["id"] in keyed} for v in values),
+    }
+    rows = await conn.execute(_CREATE_PAYMENTS, parameters)
     return [row_as(TransactionRow, row) for row in rows.mappings()]
+
+
+async def finish_creates(
+    conn: AsyncConnection,
+    moves: list[StepMove],
+    events: list[NewEvent],
+    answers: list[tuple[str, bytes | None, str | None]],
+    forgotten: list[str],
+) -> dict[str, TransactionRow]:
+    """Moves the payments (compare-and-set, as `move_steps`) and, for those that moved,
+    records their events (by subject id), the answers their keys replay (transaction
+    id, response, error JSON) and frees the keys of `forgotten`, all in one statement.
+    The payments that moved."""
+    if not moves:
+        return {}
+    parameters = {
+        "rows": json_rows(vars(m) for m in moves),
+        "events": json_rows(event_rows(events)),
+        "answers": json_rows(
+            {"transaction_id": transaction_id, "response": response, "error": error}
+            for transaction_id, response, error in answers
+        ),
+        "forgotten": orjson.dumps(forgotten).decode(),
+    }
+    rows = await conn.execute(_FINISH_CREATES, parameters)
+    return {row["id"]: row_as(TransactionRow, row) for row in rows.mappings()}
 
 
 async def record_key_outcomes(
@@ -418,14 +482,11 @@ async def record_key_outcomes(
 ) -> None:
     """(transaction id, response, error JSON): what the payment's key replays from now on."""
     if outcomes:
-        await conn.execute(
-            _RECORD_KEY_OUTCOMES,
-            {
-                "transaction_ids": [o[0] for o in outcomes],
-                "responses": [o[1] for o in outcomes],
-                "errors": [o[2] for o in outcomes],
-            },
+        answers = json_rows(
+            {"transaction_id": transaction_id, "response": response, "error": error}
+            for transaction_id, response, error in outcomes
         )
+        await conn.execute(_RECORD_KEY_OUTCOMES, {"rows": answers})
 
 
 async def forget_keys_of(conn: AsyncConnection, transaction_ids: list[str]) -> None:
@@ -438,20 +499,7 @@ async def move_steps(conn: AsyncConnection, moves: list[StepMove]) -> dict[str, 
     """The payments that moved; one still at its expected step is absent (it lost a race)."""
     if not moves:
         return {}
-    rows = await conn.execute(
-        _MOVE_STEPS,
-        {
-            "ids": [m.id for m in moves],
-            "expected_steps": [m.expected_step for m in moves],
-            "statuses": [m.status for m in moves],
-            "saga_steps": [m.saga_step for m in moves],
-            "void_outcomes": [m.void_outcome for m in moves],
-            "failure_reasons": [m.failure_reason for m in moves],
-            "next_attempts": [m.next_attempt_at for m in moves],
-            "settlements": [m.expected_settlement_at for m in moves],
-            "batch_ids": [m.batch_id for m in moves],
-        },
-    )
+    rows = await conn.execute(_MOVE_STEPS, {"rows": json_rows(vars(m) for m in moves)})
     return {row["id"]: row_as(TransactionRow, row) for row in rows.mappings()}
 
 

@@ -35,6 +35,6 @@ def transaction_events(event_type: str, txn: TransactionRow) -> list[NewEvent]:
         "description": txn.description,
     }
     return [
-        NewEvent(tenant_id=tenant_id, event_type=event_type, data=data)
+        NewEvent(tenant_id=tenant_id, event_type=event_type, data=data, subject_id=txn.id)
         for tenant_id in dict.fromkeys((txn.payer_tenant_id, txn.payee_tenant_id))
     ]

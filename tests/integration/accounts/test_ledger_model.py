@@ -303,7 +303,9 @@ def test_a_hold_posted_at_once_moves_money_once(engine_stack: EngineHandle) -> N
     assert place("txn_too_much", payee, amount_minor=5_001).error.reason == "INSUFFICIENT_FUNDS"
     hold_id = f"txn_{uuid.uuid4().hex}"
     first = place(hold_id, payee).placed
-    repeat = place(hold_id, payee).placed
+    repeated = place(hold_id, payee)
+    assert not repeated.HasField("error"), repeated.error
+    repeat = repeated.placed
     assert first.hold.status == repeat.hold.status == pb.HOLD_STATUS_POSTED
     assert first.hold.journal_entry_id == repeat.hold.journal_entry_id
     assert first.hold.payee_account_id == payee and first.payee.id == payee
