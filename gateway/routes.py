@@ -13,6 +13,7 @@ import pkgutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
+from urllib.parse import unquote
 
 import payment_engine_protos
 import structlog
@@ -24,6 +25,7 @@ from google.protobuf.message import Message
 from corelib.method_auth import rule_for
 from gateway.fields import is_scalar_like, resolve_field_path
 from gateway.http_rules import PathTemplate, TemplateError, parse_template, split_path
+from gateway.route_index import TemplateIndex
 
 log = structlog.get_logger("gateway.routes")
 
@@ -91,6 +93,8 @@ class RouteTable:
         # with the id "k:rotate".
         self._with_verb = tuple(r for r in self._routes if r.template.verb)
         self._without_verb = tuple(r for r in self._routes if not r.template.verb)
+        self._index = TemplateIndex([route.template for route in self._routes], self._resolution)
+        self._single_variables = tuple(_single_variables(route.template) for route in self._routes)
 
     @property
     def routes(self) -> tuple[Route, ...]:
@@ -101,6 +105,43 @@ class RouteTable:
         return frozenset(route.domain for route in self._routes)
 
     def resolve(self, http_method: str, raw_path: str) -> RouteMatch | MethodNotAllowed | None:
+        """The route for the method and raw path; MethodNotAllowed when the path is known
+        but not for this method; None when no route has the path. Answers exactly as
+        `resolve_by_scan`, from an index instead of trying every template in turn."""
+        segments = split_path(raw_path)
+        if segments is None:
+            return None
+        found = self._index.lookup(segments)
+        if found is None:
+            return None
+        resolution, matched_segments = found
+        index = resolution.winners.get(http_method)
+        if index is None:
+            return resolution.not_allowed
+        route = self._routes[index]
+        singles = self._single_variables[index]
+        if singles is None:
+            params = route.template.match(segments)
+            # The index matched this template against these very segments.
+            assert params is not None, route.template.source
+        else:
+            params = {name: unquote(matched_segments[position]) for name, position in singles}
+        return RouteMatch(route, params)
+
+    def _resolution(self, indices: tuple[int, ...]) -> _Resolution:
+        """What a path matched by these routes (in table order) resolves to, per method."""
+        winners: dict[str, int] = {}
+        for index in indices:
+            route = self._routes[index]
+            best = winners.get(route.http_method)
+            # Strictly more specific only: of equals, the earlier route wins, as min() picks.
+            if best is None or route.template.specificity < self._routes[best].template.specificity:
+                winners[route.http_method] = index
+        return _Resolution(winners, MethodNotAllowed(tuple(sorted(winners))))
+
+    def resolve_by_scan(self, http_method: str, raw_path: str) -> RouteMatch | MethodNotAllowed | None:
+        """`resolve` by trying every template: the definition the index is held to by
+        the tests; nothing on the request path calls it."""
         segments = split_path(raw_path)
         if segments is None:
             return None
@@ -111,6 +152,23 @@ class RouteTable:
         if not same_method:
             return MethodNotAllowed(tuple(sorted({m.route.http_method for m in matches})))
         return min(same_method, key=lambda m: m.route.template.specificity)
+
+
+@dataclass(frozen=True)
+class _Resolution:
+    # HTTP method → index of the route that serves it.
+    winners: dict[str, int]
+    # The answer for any other method.
+    not_allowed: MethodNotAllowed
+
+
+def _single_variables(template: PathTemplate) -> tuple[tuple[str, int], ...] | None:
+    """(name, segment position) of every variable when each binds one segment and no
+    `**` follows, so its value is that segment fully decoded, as `PathTemplate.match`
+    gives it; None for templates left to `match`."""
+    if template.has_multi or any(variable.end - variable.start != 1 for variable in template.variables):
+        return None
+    return tuple((variable.name, variable.start) for variable in template.variables)
 
 
 def _matching(routes: Iterable[Route], segments: list[str]) -> list[RouteMatch]:

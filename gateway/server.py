@@ -64,8 +64,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             ),
         ),
         lifespan="on",
-        # structlog writes the one access line per request, with its request id;
-        # uvicorn's own logging config would replace the process's.
+        # structlog writes the access line, with its request id (gateway.app: at info
+        # for failed or slow requests, at debug for the rest); uvicorn's own logging
+        # config would replace the process's.
         log_config=None,
         access_log=False,
         server_header=False,

@@ -22,6 +22,7 @@ from payment_engine_protos.auth.v1 import auth_pb2
 
 from corelib.config import Settings, load_settings
 from corelib.errors import ServiceError
+from gateway import app as app_module
 from gateway import backends as backends_module
 from gateway.app import GatewayApp, build_app
 
@@ -81,6 +82,78 @@ async def test_healthz(down_app: GatewayApp) -> None:
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
     assert response.headers["x-request-id"].startswith("req_")
+
+
+class RecordingLog:
+    """Stands in for gateway.app's logger: each line with the level it was written at."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str, dict[str, Any]]] = []
+
+    def debug(self, event: str, **fields: Any) -> None:
+        self.lines.append(("debug", event, fields))
+
+    def info(self, event: str, **fields: Any) -> None:
+        self.lines.append(("info", event, fields))
+
+    def exception(self, event: str, **fields: Any) -> None:
+        self.lines.append(("error", event, fields))
+
+    def access_lines(self) -> list[tuple[str, dict[str, Any]]]:
+        return [(level, fields) for level, event, fields in self.lines if event == "http_request"]
+
+
+@pytest.fixture
+def recording_log(monkeypatch: pytest.MonkeyPatch) -> RecordingLog:
+    recorder = RecordingLog()
+    monkeypatch.setattr(app_module, "log", recorder)
+    return recorder
+
+
+async def test_quick_success_is_logged_at_debug(down_app: GatewayApp, recording_log: RecordingLog) -> None:
+    async with client_for(down_app) as client:
+        response = await client.get("/healthz")
+    assert response.status_code == 200
+    [(level, fields)] = recording_log.access_lines()
+    assert level == "debug"
+    assert set(fields) == {"method", "path", "status", "duration_ms"}
+    assert (fields["method"], fields["path"], fields["status"]) == ("GET", "/healthz", 200)
+    assert isinstance(fields["duration_ms"], float)
+
+
+async def test_failures_are_logged_at_info(down_app: GatewayApp, recording_log: RecordingLog) -> None:
+    async with client_for(down_app) as client:
+        await client.get("/api/v1/nowhere")
+        await client.get("/api/v1/auth/login")
+        await client.get("/api/v1/api-keys")
+    lines = recording_log.access_lines()
+    assert [(level, fields["status"], fields["path"]) for level, fields in lines] == [
+        ("info", 404, "/api/v1/nowhere"),
+        ("info", 405, "/api/v1/auth/login"),
+        ("info", 401, "/api/v1/api-keys"),
+    ]
+    assert all(set(fields) == {"method", "path", "status", "duration_ms"} for _, fields in lines)
+
+
+async def test_slow_success_is_logged_at_info(
+    down_app: GatewayApp, recording_log: RecordingLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every request counts as slow with a bound of zero.
+    monkeypatch.setattr(app_module, "SLOW_REQUEST_S", 0.0)
+    async with client_for(down_app) as client:
+        response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert [(level, fields["status"]) for level, fields in recording_log.access_lines()] == [("info", 200)]
+
+
+async def test_answers_carry_the_quota_headers(down_app: GatewayApp) -> None:
+    async with client_for(down_app) as client:
+        response = await client.get("/api/v1/nowhere")
+    assert_envelope(response, 404, "NOT_FOUND")
+    assert response.headers["ratelimit-limit"].isdigit()
+    assert response.headers["ratelimit-remaining"].isdigit()
+    assert response.headers["ratelimit-reset"].isdigit()
+    assert response.headers["cache-control"] == "no-store"
 
 
 async def test_malformed_json_is_400(down_app: GatewayApp) -> None:
