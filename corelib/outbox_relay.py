@@ -20,11 +20,11 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import grpc
 import structlog
-from google.protobuf import struct_pb2
 from payment_engine_protos.webhooks.v1 import webhooks_pb2, webhooks_pb2_grpc
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -33,7 +33,6 @@ from corelib.auth_client import AuthClient, ServiceTokenSource
 from corelib.config import Settings
 from corelib.invalidation_feed import InvalidationFeed
 from corelib.outbox import OutboxEvent, outbox_channel, take_unpublished
-from corelib.timestamps import to_timestamp
 
 log = structlog.get_logger("corelib.outbox_relay")
 
@@ -56,6 +55,8 @@ PUBLISH_TIMEOUT_S: Final = 10.0
 RETRY_DELAY_S_MIN: Final = 0.2
 RETRY_DELAY_S_MAX: Final = 30.0
 RETRY_JITTER_FRACTION: Final = 0.2
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_SECONDS_PER_DAY: Final = 86_400
 
 
 def retry_delay_s(consecutive_failures: int) -> float:
@@ -130,16 +131,23 @@ async def run_relay(
             await _pause(wake, idle_wait_s)
 
 
-def event_message(event: OutboxEvent) -> webhooks_pb2.Event:
-    data = struct_pb2.Struct()
-    data.update(event.data)
-    return webhooks_pb2.Event(
-        event_id=event.event_id,
-        event_type=event.event_type,
-        tenant_id=event.tenant_id,
-        created_at=to_timestamp(event.created_at),
-        data=data,
-    )
+def publish_request(events: Sequence[OutboxEvent]) -> webhooks_pb2.PublishEventsRequest:
+    """The PublishEvents request for these events. Each event is built in place inside the
+    request, its data straight into its own Struct: a message built apart and then passed
+    in is copied whole each time, and the relay sends every event a producer records."""
+    request = webhooks_pb2.PublishEventsRequest()
+    add = request.events.add
+    for event in events:
+        message = add(event_id=event.event_id, event_type=event.event_type, tenant_id=event.tenant_id)
+        # Timestamp.FromDatetime's value (UTC seconds and the microseconds as nanos), by
+        # arithmetic instead of a time tuple.
+        since_epoch = event.created_at - _EPOCH
+        message.created_at.seconds = since_epoch.days * _SECONDS_PER_DAY + since_epoch.seconds
+        message.created_at.nanos = since_epoch.microseconds * 1000
+        # Present even when empty, as the data of every event is.
+        message.data.SetInParent()
+        message.data.update(event.data)
+    return request
 
 
 def webhooks_publisher(
@@ -149,8 +157,7 @@ def webhooks_publisher(
     stub = webhooks_pb2_grpc.WebhooksServiceStub(channel)
 
     async def publish(events: Sequence[OutboxEvent]) -> None:
-        request = webhooks_pb2.PublishEventsRequest(events=[event_message(e) for e in events])
-        await stub.PublishEvents(request, metadata=await tokens.metadata(), timeout=timeout_s)
+        await stub.PublishEvents(publish_request(events), metadata=await tokens.metadata(), timeout=timeout_s)
 
     return publish
 

@@ -9,7 +9,10 @@ direct gRPC callers alike, and names the field by its JSON path (`metadata.invoi
 `transactions[2].description`) as the caller wrote it.
 
 It runs on every call, so the walk is planned once per message type: only fields that
-can hold a string somewhere below them are visited at all.
+can hold a string somewhere below them are visited at all. A request type whose handler
+reads every one of its strings anyway can take the check over (`checked_by_handler`):
+the handler looks for U+0000 as it reads, and only when it finds one calls
+`require_no_nul`, which gives the very error the pipeline would have.
 """
 
 from __future__ import annotations
@@ -49,7 +52,24 @@ class _Step:
     map_value_is_string: bool = False
 
 
+# Full names of the request types whose handlers check for U+0000 themselves.
+_checked_by_handlers: set[str] = set()
+
+
+def checked_by_handler(request_type: type[Message]) -> None:
+    """The pipeline skips its walk for requests of this type: their handler checks every
+    string of them, at any depth, and calls `require_no_nul` when one holds U+0000."""
+    _checked_by_handlers.add(request_type.DESCRIPTOR.full_name)
+
+
 def reject_nul_characters(request: Message) -> None:
+    """The call pipeline's check (see `require_no_nul`), left to the handler for the
+    request types it takes over."""
+    if request.DESCRIPTOR.full_name not in _checked_by_handlers:
+        require_no_nul(request)
+
+
+def require_no_nul(request: Message) -> None:
     """INVALID_REQUEST naming the first string field that holds U+0000."""
     field = _first_nul(request, "", 0)
     if field is not None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import struct_pb2
 from payment_engine_protos.webhooks.v1 import webhooks_pb2, webhooks_pb2_grpc
 
+from corelib.errors import ServiceError
 from corelib.grpc_pipeline import RpcContext
 from corelib.request_context import current_principal
+from corelib.request_validation import checked_by_handler, require_no_nul
 from corelib.timestamps import from_timestamp, to_timestamp
 from services.webhooks.endpoints import DeliveryWithAttempts, Endpoints, changes_from_mask
 from services.webhooks.events import Events, IncomingEvent
@@ -22,6 +24,7 @@ from services.webhooks.repository import (
     EndpointRow,
     EventRow,
 )
+from services.webhooks.struct_data import NUL, HoldsNul, struct_to_dict
 
 _ENDPOINT_STATUS = {
     ENABLED: webhooks_pb2.WEBHOOK_ENDPOINT_STATUS_ENABLED,
@@ -104,14 +107,42 @@ def delivery_message(entry: DeliveryWithAttempts) -> webhooks_pb2.WebhookDeliver
     )
 
 
+# PublishEvents reads every string of its request (incoming_event), so it looks for U+0000
+# there instead of the call pipeline walking the whole batch once more beforehand.
+checked_by_handler(webhooks_pb2.PublishEventsRequest)
+
+
 def incoming_event(message: webhooks_pb2.Event) -> IncomingEvent:
+    """Raises HoldsNul when any string of the event holds U+0000 (PublishEvents turns it
+    into the call pipeline's error)."""
+    if NUL in message.event_id or NUL in message.tenant_id or NUL in message.event_type:
+        raise HoldsNul(message.event_id)
     return IncomingEvent(
         event_id=message.event_id,
         tenant_id=message.tenant_id,
         event_type=message.event_type,
         created_at=from_timestamp(message.created_at) if message.HasField("created_at") else None,
-        data=json_format.MessageToDict(message.data),
+        data=struct_to_dict(message.data),
     )
+
+
+def incoming_events(request: webhooks_pb2.PublishEventsRequest) -> list[IncomingEvent]:
+    try:
+        return [incoming_event(message) for message in request.events]
+    except HoldsNul as exc:
+        # The error the pipeline's walk gives, naming the field (events[2].data.note).
+        require_no_nul(request)
+        # Nested deeper than that walk looks: refused all the same.
+        raise ServiceError(
+            "INVALID_REQUEST",
+            "Field 'events' must not contain the NUL character (U+0000)",
+            {"field": "events"},
+        ) from exc
+    except ValueError:
+        # The pipeline's walk used to run before any event was read: a NUL anywhere in
+        # the request is still what the caller hears of first.
+        require_no_nul(request)
+        raise
 
 
 class WebhooksApi(webhooks_pb2_grpc.WebhooksServiceServicer):
@@ -248,5 +279,5 @@ class WebhooksApi(webhooks_pb2_grpc.WebhooksServiceServicer):
     async def PublishEvents(
         self, request: webhooks_pb2.PublishEventsRequest, context: RpcContext
     ) -> webhooks_pb2.PublishEventsResponse:
-        accepted, duplicates = await self._events.publish([incoming_event(e) for e in request.events])
+        accepted, duplicates = await self._events.publish(incoming_events(request))
         return webhooks_pb2.PublishEventsResponse(accepted_count=accepted, duplicate_count=duplicates)

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import ARRAY, Text, any_, bindparam, cast, delete, func, insert, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from corelib.row_sets import json_rows
 from services.webhooks.schema import deliveries, delivery_attempts, endpoints, events
 
 ENABLED = "enabled"
@@ -204,14 +204,16 @@ async def list_endpoints(
     return [_row(EndpointRow, row) for row in rows]
 
 
+# One array parameter rather than IN (…): the same statement text for any number of tenants.
+_ENDPOINTS_OF_TENANTS = select(*_endpoint_columns()).where(
+    endpoints.c.tenant_id == any_(cast(bindparam("tenant_ids"), ARRAY(Text)))
+)
+
+
 async def endpoints_of_tenants(conn: AsyncConnection, tenant_ids: Sequence[str]) -> list[EndpointRow]:
     """Every endpoint of these tenants, enabled or not: a disabled endpoint still queues
     its deliveries, to be sent when it is enabled again."""
-    rows = (
-        (await conn.execute(select(*_endpoint_columns()).where(endpoints.c.tenant_id.in_(tenant_ids))))
-        .mappings()
-        .all()
-    )
+    rows = (await conn.execute(_ENDPOINTS_OF_TENANTS, {"tenant_ids": list(tenant_ids)})).mappings().all()
     return [_row(EndpointRow, row) for row in rows]
 
 
@@ -301,15 +303,25 @@ async def disable_endpoint(conn: AsyncConnection, endpoint_id: str, reason: str)
 # events
 
 
+# Many rows as one JSON parameter (corelib.row_sets): one statement text for every batch
+# size, which the driver converts and prepares once.
+_INSERT_EVENTS = text(
+    "INSERT INTO webhooks.events (id, tenant_id, event_type, data, created_at)"
+    " SELECT r.id, r.tenant_id, r.event_type, r.data, r.created_at"
+    " FROM json_to_recordset(CAST(:rows AS json))"
+    " AS r(id text, tenant_id text, event_type text, data jsonb, created_at timestamptz)"
+    " ON CONFLICT (id) DO NOTHING RETURNING id"
+)
+
+
 async def insert_events(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[str]:
-    """Inserts the events not already stored; returns the ids that were new."""
+    """Inserts the events not already stored (rows of id, tenant_id, event_type, data,
+    created_at); returns the ids that were new, in the order of `rows`."""
     if not rows:
         return []
-    # One cached statement run for many rows (SQLAlchemy batches them into multi-row
-    # INSERTs), rather than a statement compiled afresh for every batch size.
-    statement = pg_insert(events).on_conflict_do_nothing(index_elements=[events.c.id]).returning(events.c.id)
-    result = await conn.execute(statement, list(rows))
-    return [str(event_id) for event_id in result.scalars().all()]
+    result = await conn.execute(_INSERT_EVENTS, {"rows": json_rows(rows)})
+    new = {str(event_id) for event_id in result.scalars().all()}
+    return [row["id"] for row in rows if row["id"] in new]
 
 
 async def get_event(conn: AsyncConnection, tenant_id: str, event_id: str) -> EventRow | None:
@@ -383,9 +395,21 @@ async def prune_attempts(conn: AsyncConnection, *, older_than: datetime, limit: 
 # deliveries
 
 
+_INSERT_DELIVERIES = text(
+    "INSERT INTO webhooks.deliveries"
+    " (id, tenant_id, endpoint_id, event_id, trigger, status, next_attempt_at, run_started_at)"
+    " SELECT r.id, r.tenant_id, r.endpoint_id, r.event_id, r.trigger, r.status, r.next_attempt_at,"
+    " COALESCE(r.run_started_at, now())"
+    " FROM json_to_recordset(CAST(:rows AS json)) AS r(id text, tenant_id text, endpoint_id text,"
+    " event_id text, trigger text, status text, next_attempt_at timestamptz, run_started_at timestamptz)"
+)
+
+
 async def insert_deliveries(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Rows of id, tenant_id, endpoint_id, event_id, trigger, status, next_attempt_at (None:
+    not due) and optionally run_started_at (the column's default: now)."""
     if rows:
-        await conn.execute(insert(deliveries), list(rows))
+        await conn.execute(_INSERT_DELIVERIES, {"rows": json_rows(rows)})
 
 
 def _delivery_query() -> Any:

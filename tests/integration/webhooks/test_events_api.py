@@ -5,13 +5,18 @@ isolation of all of them."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
+import grpc
 import pytest
-from google.protobuf import timestamp_pb2
+from google.protobuf import json_format, timestamp_pb2
 from payment_engine_protos.webhooks.v1 import webhooks_pb2 as pb
+from sqlalchemy import text
 
+from corelib.grpc_pipeline import error_from_rpc
 from corelib.timestamps import to_timestamp, utc_now
 from tests.integration.webhooks.receivers import Receiver, guide_python_verifier
 from tests.integration.webhooks.stack import (
@@ -64,8 +69,84 @@ async def test_malformed_events_are_refused(stack: WebhooksStack) -> None:
         event(tenant.tenant_id, "Transaction Completed"),
         event("", "transaction.completed"),
         event(tenant.tenant_id, data={"blob": "x" * 70_000}),
+        # 36 kB as UTF-8, but 72 kB as the escaped JSON the limit is measured on.
+        event(tenant.tenant_id, data={"blob": "€" * 12_000}),
     ):
         assert await reason_of(stack.publish([bad])) == "INVALID_REQUEST"
+    accepted = await stack.publish([event(tenant.tenant_id, data={"blob": "€" * 10_000})])
+    assert accepted.accepted_count == 1
+
+
+VARIED_DATA: list[dict[str, Any]] = [
+    {
+        "amount": 100.25,
+        "whole": 100.0,
+        "integer": 7,
+        "large": 1e16,
+        "huge": 1.7976931348623157e308,
+        "small": 1e-7,
+        "negativeZero": -0.0,
+        "settled": True,
+        "reversed": False,
+        "note": None,
+        "empty": "",
+    },
+    {"unicode": "Zahlung für Ökostrom — ✓ 支付 🙂", "Schlüssel": r"\u0000 is text here", "": "empty key"},
+    {"nested": {"deeper": {"list": [1.5, "two", None, True, {"k": []}]}}, "lists": [[], [[]]], "obj": {}},
+    {},
+]
+
+
+async def test_event_data_is_stored_exactly_as_published(stack: WebhooksStack) -> None:
+    """As the JSON MessageToDict made of the data was stored before: value, type and
+    scale of every number included."""
+    tenant = await stack.new_tenant("Exact data")
+    sent = [event(tenant.tenant_id, data=data) for data in VARIED_DATA]
+    answer = await stack.publish([*sent, sent[0]])
+    assert (answer.accepted_count, answer.duplicate_count) == (len(sent), 1)
+    async with stack.engine.connect() as conn:
+        for message in sent:
+            stored, expected, created_at = (
+                await conn.execute(
+                    text(
+                        "SELECT data::text, CAST(:expected AS jsonb)::text, created_at"
+                        " FROM webhooks.events WHERE id = :id"
+                    ),
+                    {"id": message.event_id, "expected": json.dumps(json_format.MessageToDict(message.data))},
+                )
+            ).one()
+            assert stored == expected
+            assert to_timestamp(created_at) == message.created_at
+    stub = stack.stub()
+    for message in sent:
+        got = await stub.GetEvent(pb.GetEventRequest(id=message.event_id), metadata=tenant.metadata)
+        fetched = got.event
+        # By value: PostgreSQL's numeric keeps no negative zero, so -0.0 comes back 0.0.
+        assert json_format.MessageToDict(fetched.data) == json_format.MessageToDict(message.data)
+        assert fetched.created_at == message.created_at
+
+
+async def test_a_nul_in_event_data_is_refused_by_field_and_nothing_is_stored(stack: WebhooksStack) -> None:
+    tenant = await stack.new_tenant("NUL data")
+    fine = event(tenant.tenant_id)
+    bad = event(tenant.tenant_id, data={"nested": {"note": "in\x00voice"}})
+    try:
+        await stack.publish([fine, bad])
+    except grpc.aio.AioRpcError as exc:
+        refused = error_from_rpc(exc)
+    else:
+        raise AssertionError("the call succeeded")
+    assert refused.reason == "INVALID_REQUEST"
+    assert refused.details == {"field": "events[1].data.nested.note"}
+    assert "U+0000" in refused.message
+    async with stack.engine.connect() as conn:
+        stored = (
+            await conn.execute(
+                text("SELECT count(*) FROM webhooks.events WHERE id IN (:fine, :bad)"),
+                {"fine": fine.event_id, "bad": bad.event_id},
+            )
+        ).scalar_one()
+    assert stored == 0
 
 
 async def test_endpoints_get_only_the_types_they_subscribe_to(stack: WebhooksStack) -> None:
