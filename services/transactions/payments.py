@@ -46,7 +46,7 @@ from corelib.timestamps import utc_now
 from services.transactions import lifecycle, payment_types, repository
 from services.transactions.account_directory import AccountDirectory, AccountOwner
 from services.transactions.ledger_client import LEDGER_CALL_TIMEOUT_S, LedgerClient, LedgerUnavailable
-from services.transactions.repository import IdempotencyRow, KeyClaim, StepMove, TransactionRow
+from services.transactions.repository import IdempotencyRow, KeyAnswer, KeyClaim, StepMove, TransactionRow
 from services.transactions.saga_steps import SagaSteps
 from services.transactions.sandbox_triggers import failure_for
 from services.transactions.settlement_windows import SettlementCalendar
@@ -462,8 +462,8 @@ class Payments:
         moves: list[StepMove] = []
         refusals: dict[str, ServiceError] = {}
         events: list[NewEvent] = []
-        answers: dict[str, tuple[str, bytes | None, str | None]] = {}
-        aborted: list[str] = []
+        answers: dict[str, KeyAnswer] = {}
+        aborted: list[KeyAnswer] = []
         for draft, outcome in zip(drafts, placed, strict=True):
             txn = rows[draft.values["id"]]
             if isinstance(outcome, accounts_pb2.PlaceHoldResponse):
@@ -477,7 +477,7 @@ class Payments:
                 if move.status in EVENT_BY_FINAL_STATUS:
                     finished = replace(created, status=move.status, failure_reason=move.failure_reason)
                     events.extend(transaction_events(EVENT_BY_FINAL_STATUS[move.status], finished))
-                answers[txn.id] = (txn.id, self._render(created), None)
+                answers[txn.id] = KeyAnswer(draft.tenant_id, draft.key, txn.id, self._render(created), None)
             elif isinstance(outcome, ServiceError):
                 refusals[txn.id] = outcome
                 moves.append(
@@ -492,15 +492,18 @@ class Payments:
                 # A payment that was not created only because its all-or-none batch
                 # failed leaves its key free: the corrected batch may be sent again with it.
                 if outcome.reason == "BATCH_ABORTED":
-                    aborted.append(txn.id)
+                    aborted.append(KeyAnswer(draft.tenant_id, draft.key, txn.id, None, None))
                 else:
-                    answers[txn.id] = (txn.id, None, _error_json(outcome))
+                    answers[txn.id] = KeyAnswer(
+                        draft.tenant_id, draft.key, txn.id, None, _error_json(outcome)
+                    )
             else:
                 # Outcome unknown: the saga worker resolves it once the create's lease
                 # runs out, and the key then replays whatever it found.
                 outcomes[draft.index] = ServiceError("SERVICE_UNAVAILABLE")
         async with single_statement(self._engine) as conn:
-            moved = await repository.finish_creates(conn, moves, events, list(answers.values()), aborted)
+            keyed = [answer for answer in answers.values() if answer.key]
+            moved = await repository.finish_creates(conn, moves, events, keyed, [a for a in aborted if a.key])
         for draft in drafts:
             transaction_id = draft.values["id"]
             if draft.index in outcomes:
@@ -512,7 +515,7 @@ class Payments:
             elif transaction_id in refusals:
                 outcomes[draft.index] = refusals[transaction_id]
             else:
-                response = answers[transaction_id][1]
+                response = answers[transaction_id].response
                 assert response is not None
                 outcomes[draft.index] = response
         ledger_steps = (lifecycle.POST_REQUESTED, lifecycle.VOID_REQUESTED)

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
 from sqlalchemy import Select, and_, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -386,13 +385,16 @@ _FINISH_CREATES = text(
     answered AS (
         UPDATE transactions.idempotency_keys AS k
         SET response = decode(o.response, 'hex'), error = CAST(o.error AS jsonb)
-        FROM json_to_recordset(CAST(:answers AS json)) AS o(transaction_id text, response text, error text)
-        WHERE k.transaction_id = o.transaction_id AND o.transaction_id IN (SELECT id FROM moved)
+        FROM json_to_recordset(CAST(:answers AS json))
+             AS o(tenant_id text, key text, transaction_id text, response text, error text)
+        WHERE k.tenant_id = o.tenant_id AND k.key = o.key AND k.transaction_id = o.transaction_id
+          AND o.transaction_id IN (SELECT id FROM moved)
     ),
     forgotten AS (
         DELETE FROM transactions.idempotency_keys AS k
-        WHERE k.transaction_id IN (SELECT json_array_elements_text(CAST(:forgotten AS json)))
-          AND k.transaction_id IN (SELECT id FROM moved) AND k.response IS NULL
+        USING json_to_recordset(CAST(:forgotten AS json)) AS f(tenant_id text, key text, transaction_id text)
+        WHERE k.tenant_id = f.tenant_id AND k.key = f.key AND k.transaction_id = f.transaction_id
+          AND f.transaction_id IN (SELECT id FROM moved) AND k.response IS NULL
     )
     SELECT t.*, {wake_relay_sql(outbox, "recorded")} AS relay_woken FROM moved AS t
     """  # noqa: S608
@@ -451,27 +453,35 @@ async def create_payments(
     return [row_as(TransactionRow, row) for row in rows.mappings()]
 
 
+@dataclass(frozen=True)
+class KeyAnswer:
+    """What a payment's Idempotency-Key replays from now on: the response, or the error
+    (the error envelope's JSON). Found by the key's primary key."""
+
+    tenant_id: str
+    key: str
+    transaction_id: str
+    response: bytes | None
+    error: str | None
+
+
 async def finish_creates(
     conn: AsyncConnection,
     moves: list[StepMove],
     events: list[NewEvent],
-    answers: list[tuple[str, bytes | None, str | None]],
-    forgotten: list[str],
+    answers: list[KeyAnswer],
+    forgotten: list[KeyAnswer],
 ) -> dict[str, TransactionRow]:
     """Moves the payments (compare-and-set, as `move_steps`) and, for those that moved,
-    records their events (by subject id), the answers their keys replay (transaction
-    id, response, error JSON) and frees the keys of `forgotten`, all in one statement.
-    The payments that moved."""
+    records their events (by subject id), the answers their keys replay, and frees the
+    keys of `forgotten`, all in one statement. The payments that moved."""
     if not moves:
         return {}
     parameters = {
         "rows": json_rows(vars(m) for m in moves),
         "events": json_rows(event_rows(events)),
-        "answers": json_rows(
-            {"transaction_id": transaction_id, "response": response, "error": error}
-            for transaction_id, response, error in answers
-        ),
-        "forgotten": orjson.dumps(forgotten).decode(),
+        "answers": json_rows(vars(a) for a in answers),
+        "forgotten": json_rows(vars(f) for f in forgotten),
     }
     rows = await conn.execute(_FINISH_CREATES, parameters)
     return {row["id"]: row_as(TransactionRow, row) for row in rows.mappings()}
