@@ -31,7 +31,6 @@ from sqlalchemy import (
     Column,
     DateTime,
     Identity,
-    Index,
     MetaData,
     Table,
     Text,
@@ -66,21 +65,19 @@ def _columns() -> list[Any]:
         # The event's `data` object, exactly as integrators receive it.
         Column("payload", JSONB, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+        # Never set: a published row is deleted. Kept for the rows of older releases.
         Column("published_at", DateTime(timezone=True)),
     ]
 
 
 def outbox_table(metadata: MetaData) -> Table:
-    return Table(
-        OUTBOX_TABLE,
-        metadata,
-        *_columns(),
-        Index(f"{OUTBOX_TABLE}_unpublished_idx", "id", postgresql_where=text("published_at IS NULL")),
-    )
+    return Table(OUTBOX_TABLE, metadata, *_columns())
 
 
 def create_outbox_table(schema: str) -> None:
-    """For a service's Alembic migration: creates `<schema>.outbox` as `outbox_table` declares it."""
+    """For a service's first Alembic migration: creates `<schema>.outbox` as it was first
+    released, with an index on unpublished rows that a later migration of each service
+    drops (published rows are deleted, so it only repeated the primary key)."""
     from alembic import op  # noqa: PLC0415 — only migrations need alembic's op proxy
 
     op.create_table(OUTBOX_TABLE, *_columns(), schema=schema)

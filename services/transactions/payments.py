@@ -425,6 +425,7 @@ class Payments:
                 "saga_step": lifecycle.HOLD_REQUESTED,
                 "debit_authorization_id": grant.id if grant is not None else None,
                 "request_id": request.request_id,
+                "idempotency_key": key,
                 "next_attempt_at": now + CREATE_LEASE,
             },
         )

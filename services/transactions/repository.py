@@ -43,6 +43,7 @@ class TransactionRow:
     batch_id: str | None
     debit_authorization_id: str | None
     request_id: str
+    idempotency_key: str
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None
@@ -312,20 +313,6 @@ _GET_KEYS = text(
       ON k.tenant_id = wanted.tenant_id AND k.key = wanted.key
     """  # noqa: S608
 )
-_RECORD_KEY_OUTCOMES = text(
-    """
-    UPDATE transactions.idempotency_keys AS k
-    SET response = decode(o.response, 'hex'), error = CAST(o.error AS jsonb)
-    FROM json_to_recordset(CAST(:rows AS json)) AS o(transaction_id text, response text, error text)
-    WHERE k.transaction_id = o.transaction_id
-    """
-)
-_FORGET_KEYS_OF = text(
-    """
-    DELETE FROM transactions.idempotency_keys
-    WHERE transaction_id = ANY(CAST(:transaction_ids AS text[])) AND response IS NULL
-    """
-)
 # The columns a payment is first written with; the others take their defaults. A row
 # whose `keyed` is true is written only if its key's claim in the same statement won.
 _CREATE_PAYMENTS = text(
@@ -342,16 +329,17 @@ _CREATE_PAYMENTS = text(
     INSERT INTO transactions.transactions AS t
         (id, tenant_id, payer_tenant_id, payee_tenant_id, from_account_id, to_account_id, payment_type,
          amount_minor, currency_code, description, external_reference, metadata, status, saga_step,
-         debit_authorization_id, request_id, next_attempt_at)
+         debit_authorization_id, request_id, idempotency_key, next_attempt_at)
     SELECT n.id, n.tenant_id, n.payer_tenant_id, n.payee_tenant_id, n.from_account_id, n.to_account_id,
            n.payment_type, n.amount_minor, n.currency_code, n.description, n.external_reference,
            coalesce(n.metadata, '{{}}'::jsonb), n.status, n.saga_step, n.debit_authorization_id,
-           n.request_id, n.next_attempt_at
+           n.request_id, n.idempotency_key, n.next_attempt_at
     FROM json_to_recordset(CAST(:rows AS json))
          AS n(id text, tenant_id text, payer_tenant_id text, payee_tenant_id text, from_account_id text,
               to_account_id text, payment_type text, amount_minor bigint, currency_code text,
               description text, external_reference text, metadata jsonb, status text, saga_step text,
-              debit_authorization_id text, request_id text, next_attempt_at timestamptz, keyed boolean)
+              debit_authorization_id text, request_id text, idempotency_key text, next_attempt_at timestamptz,
+              keyed boolean)
     WHERE NOT n.keyed OR n.id IN (SELECT transaction_id FROM claimed)
     RETURNING {_TXN_SQL_COLUMNS}
     """  # noqa: S608
@@ -485,24 +473,6 @@ async def finish_creates(
     }
     rows = await conn.execute(_FINISH_CREATES, parameters)
     return {row["id"]: row_as(TransactionRow, row) for row in rows.mappings()}
-
-
-async def record_key_outcomes(
-    conn: AsyncConnection, outcomes: list[tuple[str, bytes | None, str | None]]
-) -> None:
-    """(transaction id, response, error JSON): what the payment's key replays from now on."""
-    if outcomes:
-        answers = json_rows(
-            {"transaction_id": transaction_id, "response": response, "error": error}
-            for transaction_id, response, error in outcomes
-        )
-        await conn.execute(_RECORD_KEY_OUTCOMES, {"rows": answers})
-
-
-async def forget_keys_of(conn: AsyncConnection, transaction_ids: list[str]) -> None:
-    """Frees the keys of creates that never took effect, so that a retry runs anew."""
-    if transaction_ids:
-        await conn.execute(_FORGET_KEYS_OF, {"transaction_ids": transaction_ids})
 
 
 async def move_steps(conn: AsyncConnection, moves: list[StepMove]) -> dict[str, TransactionRow]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -26,16 +27,15 @@ import structlog
 from payment_engine_protos.accounts.v1 import accounts_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from corelib.db import unit_of_work
-from corelib.outbox import NewEvent, record_events
+from corelib.db import single_statement, unit_of_work
+from corelib.outbox import NewEvent
 from corelib.timestamps import utc_now
 from services.transactions import lifecycle, payment_types, repository
 from services.transactions.ledger_client import LedgerClient, LedgerUnavailable
 from services.transactions.payments import CREATE_LEASE, RailTiming, Render, held_move
-from services.transactions.repository import StepMove, TransactionRow
+from services.transactions.repository import KeyAnswer, StepMove, TransactionRow
 from services.transactions.saga_steps import SagaSteps, retry_at, same_step
 from services.transactions.sandbox_triggers import failure_for
-from services.transactions.schema import outbox
 from services.transactions.transaction_events import CREATED, transaction_events
 
 log = structlog.get_logger("transactions.saga")
@@ -128,6 +128,9 @@ class SagaWorker:
         up). Then the payment is either held and goes on, or was never made."""
         now = utc_now()
         moves: list[StepMove] = []
+        events: list[NewEvent] = []
+        answers: list[KeyAnswer] = []
+        forgotten: list[KeyAnswer] = []
         for txn in txns:
             if now - txn.created_at < CREATE_LEASE:
                 moves.append(same_step(txn, txn.created_at + CREATE_LEASE))
@@ -138,6 +141,7 @@ class SagaWorker:
                 log.warning("ledger_unavailable", transaction_id=txn.id, error=str(exc))
                 moves.append(same_step(txn, retry_at(now, txn.attempts)))
                 continue
+            key = KeyAnswer(txn.tenant_id, txn.idempotency_key, txn.id, None, None)
             if hold is None or hold.status == accounts_pb2.HOLD_STATUS_VOIDED:
                 moves.append(
                     StepMove(
@@ -148,27 +152,28 @@ class SagaWorker:
                         failure_reason=INTERRUPTED_REASON,
                     )
                 )
-            else:
-                rail = payment_types.resolve(txn.payment_type)
-                moves.append(held_move(txn, rail, self._timing, now, sandbox=self._sandbox))
+                # A create that never took effect frees its key, so a retry runs anew.
+                forgotten.append(key)
+                continue
+            rail = payment_types.resolve(txn.payment_type)
+            move = held_move(txn, rail, self._timing, now, sandbox=self._sandbox)
+            moves.append(move)
+            created = replace(txn, expected_settlement_at=move.expected_settlement_at)
+            events.extend(transaction_events(CREATED, created))
+            # The key of a create that crashed now replays the payment it made.
+            answers.append(replace(key, response=self._render(created)))
         if not moves:
             return []
-        async with unit_of_work(self._engine) as conn:
-            moved = await repository.move_steps(conn, moves)
-            rejected = [row.id for row in moved.values() if row.status == lifecycle.REJECTED]
-            # A create that never took effect frees its key, so a retry runs anew.
-            await repository.forget_keys_of(conn, rejected)
-            resumed = [
-                row
-                for row in moved.values()
-                if row.saga_step != lifecycle.HOLD_REQUESTED and row.id not in rejected
-            ]
-            events: list[NewEvent] = []
-            for row in resumed:
-                events.extend(transaction_events(CREATED, row))
-            await record_events(conn, outbox, events)
-            # The key of a create that crashed now replays the payment it made.
-            await repository.record_key_outcomes(conn, [(row.id, self._render(row), None) for row in resumed])
+        async with single_statement(self._engine) as conn:
+            moved = await repository.finish_creates(
+                conn, moves, events, [a for a in answers if a.key], [f for f in forgotten if f.key]
+            )
+        rejected = [row for row in moved.values() if row.status == lifecycle.REJECTED]
+        resumed = [
+            row
+            for row in moved.values()
+            if row.saga_step != lifecycle.HOLD_REQUESTED and row.status != lifecycle.REJECTED
+        ]
         if rejected or resumed:
             log.info("unfinished_creates_resolved", rejected=len(rejected), resumed=len(resumed))
         return resumed

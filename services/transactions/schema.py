@@ -53,6 +53,9 @@ transactions = Table(
     Column("debit_authorization_id", Text),
     # The X-Request-Id of the request that created it.
     Column("request_id", Text, nullable=False, server_default=text("''")),
+    # The Idempotency-Key it was created with ("" without one): recovery answers the key
+    # through its primary key.
+    Column("idempotency_key", Text, nullable=False, server_default=text("''")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("completed_at", DateTime(timezone=True)),
