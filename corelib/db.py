@@ -112,10 +112,12 @@ async def unit_of_work(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 
 
 @asynccontextmanager
-async def single_statement(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection whose every statement is its own transaction (autocommit). For a
-    unit of work written as one statement: one round trip, where BEGIN, the statement
-    and COMMIT would be three."""
+async def autocommit(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection whose every statement is its own transaction. For a unit of work
+    written as one statement, and for reads: one round trip where BEGIN, the statement
+    and COMMIT (or ROLLBACK) would be three. Reads lose nothing by it: at READ COMMITTED
+    the statements of one transaction share no snapshot either. Never for several writes
+    that must commit together (that is `unit_of_work`)."""
     async with engine.connect() as connection:
         await connection.execution_options(isolation_level="AUTOCOMMIT")
         yield connection

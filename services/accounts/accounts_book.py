@@ -9,7 +9,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from corelib import pagination
-from corelib.db import unit_of_work
+from corelib.db import autocommit, unit_of_work
 from corelib.errors import ServiceError
 from corelib.ids import new_id
 from corelib.money import validate_currency
@@ -79,7 +79,7 @@ class AccountsBook:
         return account
 
     async def get(self, tenant_id: str, account_id: str) -> AccountRow:
-        async with self._engine.connect() as conn:
+        async with autocommit(self._engine) as conn:
             return await load_visible(conn, tenant_id, account_id)
 
     async def page(
@@ -95,7 +95,7 @@ class AccountsBook:
                 "INVALID_REQUEST", "status must be ACTIVE, FROZEN or CLOSED", {"field": "status"}
             )
         currency_filter = validate_currency(currency_code) if currency_code else None
-        async with self._engine.connect() as conn:
+        async with autocommit(self._engine) as conn:
             rows = await repository.list_accounts(
                 conn,
                 tenant_id,
@@ -125,6 +125,6 @@ class AccountsBook:
         wanted = [a for a in dict.fromkeys(account_ids) if a and len(a) <= ACCOUNT_ID_LENGTH_MAX]
         if not wanted:
             return []
-        async with self._engine.connect() as conn:
+        async with autocommit(self._engine) as conn:
             rows = await repository.get_accounts(conn, wanted)
         return [row for row in rows if row.kind == rules.CUSTOMER]

@@ -25,7 +25,7 @@ from typing import Final, TypeAlias, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from corelib.db import unit_of_work
+from corelib.db import autocommit, unit_of_work
 from corelib.errors import ServiceError
 from corelib.ids import new_id
 from corelib.money import AMOUNT_MINOR_MAX, major_from_minor, validate_currency
@@ -528,7 +528,7 @@ class Holds:
         return outcomes
 
     async def get(self, hold_id: str) -> HoldRow:
-        async with self._engine.connect() as conn:
+        async with autocommit(self._engine) as conn:
             hold = await repository.get_hold(conn, hold_id)
         if hold is None:
             raise ServiceError("NOT_FOUND", "Hold not found", {"holdId": hold_id})

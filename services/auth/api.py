@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from corelib.grpc_pipeline import RpcContext
 from corelib.request_context import client_address_var, current_principal
 from corelib.timestamps import from_timestamp, to_timestamp, utc_now
-from services.auth import repository
 from services.auth.api_keys import ApiKeys, key_status
+from services.auth.identity_names import IdentityNames
 from services.auth.repository import ApiKeyRow
 from services.auth.revocation_log import revocations_since
 from services.auth.service_principals import authenticate_service
@@ -67,6 +67,7 @@ class AuthApi(auth_pb2_grpc.AuthServiceServicer):
         self._signing_keys = signing_keys
         self._issuer = issuer
         self._engine = engine
+        self._names = IdentityNames(engine)
         self._service_secret = service_secret
 
     async def Login(self, request: auth_pb2.LoginRequest, context: RpcContext) -> auth_pb2.LoginResponse:
@@ -111,12 +112,11 @@ class AuthApi(auth_pb2_grpc.AuthServiceServicer):
             scopes=scopes,
         )
         if principal.tenant_id:
-            async with self._engine.connect() as conn:
-                tenant = await repository.get_tenant(conn, principal.tenant_id)
-                if principal.kind == "user":
-                    user = await repository.get_user(conn, principal.id)
-                    if user is not None:
-                        response.principal.display_name = user.username
+            tenant = await self._names.tenant(principal.tenant_id)
+            if principal.kind == "user":
+                username = await self._names.username(principal.id)
+                if username is not None:
+                    response.principal.display_name = username
             if tenant is not None:
                 response.tenant.CopyFrom(
                     auth_pb2.Tenant(

@@ -22,6 +22,7 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib.credential_revocations import CredentialRevocations, credential_ref
+from corelib.db import autocommit
 from corelib.errors import ServiceError
 from corelib.principal_token import InvalidToken
 from corelib.request_context import Principal
@@ -117,7 +118,7 @@ class CredentialVerifier:
         scope = claims.get("scope")
         if claims.get("kind") != "user" or not isinstance(session_id, str) or not isinstance(scope, str):
             raise ServiceError("UNAUTHORIZED", "Invalid access token")
-        async with self._engine.connect() as conn:
+        async with autocommit(self._engine) as conn:
             active = await repository.session_is_active(conn, session_id)
         if not active:
             raise ServiceError("UNAUTHORIZED", "Session has ended")

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib import pagination
+from corelib.db import autocommit
 from corelib.errors import ServiceError
 from services.transactions import lifecycle, payment_types, repository
 from services.transactions.repository import TransactionFilter, TransactionRow
@@ -20,7 +21,7 @@ class PaymentQueries:
         self._engine = engine
 
     async def get(self, tenant_id: str, transaction_id: str) -> TransactionRow:
-        async with self._engine.connect() as conn:
+        async with autocommit(self._engine) as conn:
             txn = await repository.get_visible_transaction(conn, tenant_id, transaction_id[:64])
         if txn is None:
             raise ServiceError("NOT_FOUND", "Transaction not found", {"id": transaction_id[:64]})
@@ -67,7 +68,7 @@ class PaymentQueries:
             created_after=created_after,
             created_before=created_before,
         )
-        async with self._engine.connect() as conn:
+        async with autocommit(self._engine) as conn:
             rows = await repository.list_transactions(
                 conn, tenant_id, where, before_id=before_id, limit=limit + 1
             )

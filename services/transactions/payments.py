@@ -35,7 +35,7 @@ from payment_engine_protos.accounts.v1 import accounts_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib.batching import Batcher, QueueFull
-from corelib.db import single_statement
+from corelib.db import autocommit
 from corelib.errors import ServiceError
 from corelib.idempotency import validate_key
 from corelib.ids import new_id
@@ -283,7 +283,7 @@ class Payments:
             for d in firsts
             if d.key
         ]
-        async with single_statement(self._engine) as conn:
+        async with autocommit(self._engine) as conn:
             # The key's claim and the payment's first write commit together.
             written = {
                 row.id: row
@@ -299,7 +299,7 @@ class Payments:
 
     async def _answer_taken_keys(self, taken: list[_Draft], outcomes: dict[int, Outcome]) -> None:
         """Drafts whose key an earlier request claimed: its answer, or why there is none."""
-        async with self._engine.connect() as conn:
+        async with autocommit(self._engine) as conn:
             earlier = await repository.get_keys(conn, [(d.tenant_id, d.key) for d in taken])
         for draft in taken:
             first = earlier.get((draft.tenant_id, draft.key))
@@ -343,7 +343,7 @@ class Payments:
         ]
         grants: dict[tuple[str, str], repository.DebitAuthorizationRow] = {}
         if pulls:
-            async with self._engine.connect() as conn:
+            async with autocommit(self._engine) as conn:
                 grants = await repository.find_debit_authorizations(conn, pulls)
         drafts = []
         now = utc_now()
@@ -502,7 +502,7 @@ class Payments:
                 # Outcome unknown: the saga worker resolves it once the create's lease
                 # runs out, and the key then replays whatever it found.
                 outcomes[draft.index] = ServiceError("SERVICE_UNAVAILABLE")
-        async with single_statement(self._engine) as conn:
+        async with autocommit(self._engine) as conn:
             keyed = [answer for answer in answers.values() if answer.key]
             moved = await repository.finish_creates(conn, moves, events, keyed, [a for a in aborted if a.key])
         for draft in drafts:

@@ -27,7 +27,7 @@ import structlog
 from payment_engine_protos.accounts.v1 import accounts_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from corelib.db import single_statement, unit_of_work
+from corelib.db import autocommit, unit_of_work
 from corelib.outbox import NewEvent
 from corelib.timestamps import utc_now
 from services.transactions import lifecycle, payment_types, repository
@@ -164,7 +164,7 @@ class SagaWorker:
             answers.append(replace(key, response=self._render(created)))
         if not moves:
             return []
-        async with single_statement(self._engine) as conn:
+        async with autocommit(self._engine) as conn:
             moved = await repository.finish_creates(
                 conn, moves, events, [a for a in answers if a.key], [f for f in forgotten if f.key]
             )
