@@ -84,7 +84,7 @@ def create_engine(
 async def database_answers(engine: AsyncEngine, timeout_s: float = ANSWER_TIMEOUT_S) -> bool:
     """Whether the database runs a trivial query within `timeout_s`."""
     try:
-        async with asyncio.timeout(timeout_s), engine.connect() as conn:
+        async with asyncio.timeout(timeout_s), autocommit(engine) as conn:
             await conn.execute(text("SELECT 1"))
     except asyncio.CancelledError:
         raise

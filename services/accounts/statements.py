@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib import pagination
+from corelib.db import autocommit
 from services.accounts import repository
 from services.accounts.accounts_book import load_visible
 from services.accounts.repository import AccountRow, PostingRow
@@ -21,7 +22,7 @@ class Statements:
         query = pagination.page_query("account_entries", tenant_id, account_id=account_id)
         cursor = pagination.decode_page_token(page_token, query, {"before": int})
         before_seq = cursor["before"] if cursor else None
-        async with self._engine.connect() as conn:
+        async with autocommit(self._engine) as conn:
             account = await load_visible(conn, tenant_id, account_id)
             rows = await repository.list_postings(conn, account_id, before_seq=before_seq, limit=limit + 1)
         next_token = (

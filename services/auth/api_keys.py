@@ -10,7 +10,7 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from corelib import pagination
-from corelib.db import unit_of_work
+from corelib.db import autocommit, unit_of_work
 from corelib.errors import ServiceError
 from corelib.ids import new_id
 from corelib.request_context import Principal
@@ -125,7 +125,7 @@ class ApiKeys:
         # This replica's pending uses first; another replica's are at most one flush
         # interval behind.
         await self.flush_last_used()
-        async with self._engine.connect() as conn:
+        async with autocommit(self._engine) as conn:
             key = await repository.get_api_key(conn, _tenant_of(caller), key_id)
         if key is None:
             raise ServiceError("NOT_FOUND", "API key not found", {"id": key_id})
@@ -139,7 +139,7 @@ class ApiKeys:
         cursor = pagination.decode_page_token(page_token, query, {"before": str})
         before_id = cursor["before"] if cursor else None
         await self.flush_last_used()
-        async with self._engine.connect() as conn:
+        async with autocommit(self._engine) as conn:
             rows = await repository.list_api_keys(
                 conn, _tenant_of(caller), before_id=before_id, limit=limit + 1
             )
@@ -200,7 +200,7 @@ class ApiKeys:
         if not secret or len(secret) > SECRET_LENGTH_MAX:
             return None
         now = utc_now()
-        async with self._engine.connect() as conn:
+        async with autocommit(self._engine) as conn:
             key = await repository.find_api_key_by_hash(conn, digest(secret))
         if key is None or key_status(key, now) != "active":
             return None

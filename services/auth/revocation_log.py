@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib.credential_revocations import REVOCATION_HORIZON_S
+from corelib.db import autocommit
 from corelib.timestamps import utc_now
 from services.auth import repository
 
 
 async def revocations_since(engine: AsyncEngine, since: datetime) -> list[tuple[str, datetime]]:
     horizon_end = utc_now() + timedelta(seconds=REVOCATION_HORIZON_S)
-    async with engine.connect() as conn:
+    async with autocommit(engine) as conn:
         return await repository.credential_revocations_since(conn, since, horizon_end)
 
 

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from corelib.db import unit_of_work
+from corelib.db import autocommit, unit_of_work
 from corelib.ids import new_id
 from corelib.timestamps import utc_now
 from services.auth import repository
@@ -78,7 +78,7 @@ class SigningKeyStore:
         return kid
 
     async def reload(self) -> None:
-        async with self._engine.connect() as conn:
+        async with autocommit(self._engine) as conn:
             rows = await repository.published_signing_keys(conn, utc_now())
         if not rows:
             raise RuntimeError("no published signing key")

@@ -8,7 +8,7 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib import pagination
-from corelib.db import unit_of_work
+from corelib.db import autocommit, unit_of_work
 from corelib.errors import ServiceError
 from corelib.ids import has_prefix, new_id
 from corelib.money import minor_from_major
@@ -68,7 +68,7 @@ class DebitAuthorizations:
         query = pagination.page_query("debit_authorizations", tenant_id)
         cursor = pagination.decode_page_token(page_token, query, {"before": str})
         before_id = cursor["before"] if cursor else None
-        async with self._engine.connect() as conn:
+        async with autocommit(self._engine) as conn:
             rows = await repository.list_debit_authorizations(
                 conn, tenant_id, before_id=before_id, limit=limit + 1
             )

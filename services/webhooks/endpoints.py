@@ -12,7 +12,7 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib import pagination
-from corelib.db import unit_of_work
+from corelib.db import autocommit, unit_of_work
 from corelib.errors import ServiceError
 from corelib.ids import new_id
 from corelib.request_context import Principal
@@ -146,7 +146,7 @@ class Endpoints:
             )
 
     async def get(self, caller: Principal, endpoint_id: str) -> EndpointRow:
-        async with self._engine.connect() as conn:
+        async with autocommit(self._engine) as conn:
             endpoint = await repository.get_endpoint(conn, tenant_of(caller), endpoint_id)
         if endpoint is None:
             raise _not_found(endpoint_id)
@@ -160,7 +160,7 @@ class Endpoints:
         query = pagination.page_query("webhook_endpoints", tenant_id)
         cursor = pagination.decode_page_token(page_token, query, {"before": str})
         before_id = cursor["before"] if cursor else None
-        async with self._engine.connect() as conn:
+        async with autocommit(self._engine) as conn:
             rows = await repository.list_endpoints(conn, tenant_id, before_id=before_id, limit=limit + 1)
         next_token = (
             pagination.encode_page_token({"before": rows[limit - 1].id}, query) if len(rows) > limit else ""
@@ -312,7 +312,7 @@ class Endpoints:
         assert claimed is not None, "a test delivery is claimed only here"
         outcome = await attempt(self._sender, claimed)
         await self._recorder.record([AttemptResult(claimed, outcome)])
-        async with self._engine.connect() as conn:
+        async with autocommit(self._engine) as conn:
             event = await repository.get_event(conn, tenant_id, event_id)
             delivery = await repository.get_deliveries(conn, [delivery_id])
             attempts = await repository.attempts_of(conn, [delivery_id], per_delivery_max=ATTEMPTS_SHOWN_MAX)
@@ -341,7 +341,7 @@ class Endpoints:
         before_id = cursor["before"] if cursor else None
         if status and status not in DELIVERY_STATUSES:
             raise ServiceError("INVALID_REQUEST", "status is not a delivery status", {"field": "status"})
-        async with self._engine.connect() as conn:
+        async with autocommit(self._engine) as conn:
             if await repository.get_endpoint(conn, tenant_id, endpoint_id) is None:
                 raise _not_found(endpoint_id)
             rows = await repository.list_deliveries(

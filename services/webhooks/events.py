@@ -13,7 +13,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib import pagination
-from corelib.db import unit_of_work
+from corelib.db import autocommit, unit_of_work
 from corelib.errors import ServiceError
 from corelib.ids import has_prefix, new_id
 from corelib.outbox import EVENT_DATA_BYTES_MAX, TENANT_ID_LENGTH_MAX, validate_event
@@ -149,7 +149,7 @@ class Events:
         return len(new_ids), len(incoming) - len(new_ids)
 
     async def get(self, caller: Principal, event_id: str) -> EventRow:
-        async with self._engine.connect() as conn:
+        async with autocommit(self._engine) as conn:
             event = await repository.get_event(conn, tenant_of(caller), event_id)
         if event is None:
             raise ServiceError("NOT_FOUND", "Event not found", {"id": event_id})
@@ -187,7 +187,7 @@ class Events:
             raise ServiceError(
                 "INVALID_REQUEST", "createdAfter must be before createdBefore", {"field": "createdAfter"}
             )
-        async with self._engine.connect() as conn:
+        async with autocommit(self._engine) as conn:
             rows = await repository.list_events(
                 conn,
                 tenant_id,

@@ -122,3 +122,26 @@ def test_every_rpc_declares_its_access_rule() -> None:
                 if not method.options.HasExtension(auth_options_pb2.method_auth):
                     missing.append(f"{file.package}.{service.name}/{method.name}")
     assert missing == []
+
+
+# A read in a plain `engine.connect()` block ends with ROLLBACK, and psycopg forgets the
+# connection's prepared statements on every ROLLBACK: reads use `autocommit` instead.
+# Reconciliation reads in one REPEATABLE READ snapshot on purpose.
+PLAIN_CONNECT_ALLOWED = ("services/accounts/reconciliation.py",)
+
+
+def test_services_read_in_autocommit() -> None:
+    offenders = []
+    for path in python_files("services"):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative in PLAIN_CONNECT_ALLOWED or "/migrations/" in relative:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "connect"
+                and not node.args
+            ):
+                offenders.append(f"{relative}:{node.lineno}")
+    assert not offenders, offenders
