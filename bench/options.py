@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from bench.plot import svg_path_beside
+
 SCENARIOS: Final = (
     "login",
     "auth_me",
@@ -96,6 +98,8 @@ class BenchOptions:
     quick: bool
     # The services reach PostgreSQL through a local PgBouncer in transaction pooling mode.
     pooler: bool = False
+    # SVG picture of the results (--plot); None: none drawn.
+    plot: Path | None = None
 
     def clients_of(self, scenario: str) -> tuple[int, ...]:
         if scenario == "login":
@@ -188,6 +192,14 @@ def parse_options(argv: Sequence[str] | None = None) -> BenchOptions:
         f"these comma-separated scenarios (default {DEFAULT_PROFILED})",
     )
     parser.add_argument("--output", type=Path, default=RESULTS_PATH, help="JSON results file")
+    parser.add_argument(
+        "--plot",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="PATH",
+        help="also draw the results as an SVG picture (default: beside --output, .svg)",
+    )
     parser.add_argument("--keep-data", action="store_true", help="keep the engine's data directory")
     parser.add_argument(
         "--engine-log-level",
@@ -255,6 +267,11 @@ def parse_options(argv: Sequence[str] | None = None) -> BenchOptions:
         scale = _bounded(args.pgbench_scale, low=1, high=PGBENCH_SCALE_MAX, name="--pgbench-scale")
     except argparse.ArgumentTypeError as error:
         parser.error(str(error))
+    output: Path = args.output
+    # A bare --plot (const "") means the default place, worked out from --output.
+    plot = None if args.plot is None else Path(args.plot) if args.plot else svg_path_beside(output)
+    if plot is not None and plot.resolve() == output.resolve():
+        parser.error("--plot would overwrite the JSON results; choose another path")
     return BenchOptions(
         scenarios=tuple(args.scenarios),
         warmup_s=warmup_s,
@@ -269,9 +286,10 @@ def parse_options(argv: Sequence[str] | None = None) -> BenchOptions:
         webhook_event_rate=event_rate,
         webhook_seconds=webhook_seconds,
         profile=tuple(args.profile),
-        output=args.output,
+        output=output,
         keep_data=bool(args.keep_data),
         engine_log_level=args.engine_log_level,
         quick=quick,
         pooler=bool(args.pooler),
+        plot=plot,
     )

@@ -19,7 +19,7 @@ from typing import Any, Final
 import psycopg
 import uvloop
 
-from bench import database, pgbench, report
+from bench import database, pgbench, plot, report
 from bench.context import BenchContext, SkipScenario
 from bench.cpu import CpuMeter
 from bench.engine import EngineInfo, EngineProcess, EngineStartError
@@ -288,8 +288,11 @@ async def bench(options: BenchOptions, host: EngineProcess, engine: EngineInfo, 
         _print_section(f"profile of {profile['run']} ({profile['tool']})", profile["lines"])
     if ctx.notes:
         _print_section("notes", [f"  {note}" for note in ctx.notes])
-    report.write_json(options.output, _document(ctx, machine, settings, env))
+    document = _document(ctx, machine, settings, env)
+    report.write_json(options.output, document)
     print(f"\nresults saved to {options.output}", flush=True)
+    if options.plot is not None:
+        print(plot.write_after_run(options.plot, document), flush=True)
     return 0
 
 
