@@ -141,7 +141,9 @@ class BenchContext:
         """Waits for the engine to go quiet, runs pgbench at `clients`, then runs `work`;
         its result, and the CPU each process used meanwhile (% of one core)."""
         self.check_engine()
-        await self.cpu.settle()
+        waited_s, quiet = await self.cpu.settle()
+        if not quiet:
+            self.note(f"{label} c={clients}: started with the engine still busy after {waited_s:.0f} s")
         await self._pgbench(clients, label)
         before = self.cpu.snapshot()
         started = time.monotonic()

@@ -359,7 +359,7 @@ _MOVE_STEPS_SQL = f"""
          AS m(id text, expected_step text, status text, saga_step text, void_outcome text,
               failure_reason text, next_attempt_at timestamptz, expected_settlement_at timestamptz,
               batch_id text)
-    WHERE t.id = m.id AND t.saga_step = m.expected_step
+    WHERE t.id = m.id AND t.saga_step = m.expected_step AND t.id = ANY(CAST(:move_ids AS text[]))
     RETURNING {_TXN_SQL_COLUMNS}
     """  # noqa: S608
 _MOVE_STEPS = text(_MOVE_STEPS_SQL)
@@ -376,6 +376,7 @@ _FINISH_CREATES = text(
         FROM json_to_recordset(CAST(:answers AS json))
              AS o(tenant_id text, key text, transaction_id text, response text, error text)
         WHERE k.tenant_id = o.tenant_id AND k.key = o.key AND k.transaction_id = o.transaction_id
+          AND k.tenant_id = ANY(CAST(:answer_tenants AS text[])) AND k.key = ANY(CAST(:answer_keys AS text[]))
           AND o.transaction_id IN (SELECT id FROM moved)
     ),
     forgotten AS (
@@ -441,6 +442,13 @@ async def create_payments(
     return [row_as(TransactionRow, row) for row in rows.mappings()]
 
 
+def _move_parameters(moves: list[StepMove]) -> dict[str, Any]:
+    """The moves as JSON rows, and their ids again as an array: the planner takes a JSON
+    row set for a hundred rows and would scan a young transactions table for them, where
+    the array leads it to the primary key."""
+    return {"rows": json_rows(vars(m) for m in moves), "move_ids": [m.id for m in moves]}
+
+
 @dataclass(frozen=True)
 class KeyAnswer:
     """What a payment's Idempotency-Key replays from now on: the response, or the error
@@ -466,9 +474,13 @@ async def finish_creates(
     if not moves:
         return {}
     parameters = {
-        "rows": json_rows(vars(m) for m in moves),
+        **_move_parameters(moves),
         "events": json_rows(event_rows(events)),
         "answers": json_rows(vars(a) for a in answers),
+        # The keys again as arrays, which lead the planner to the primary key (see
+        # `_move_parameters`).
+        "answer_tenants": sorted({a.tenant_id for a in answers}),
+        "answer_keys": [a.key for a in answers],
         "forgotten": json_rows(vars(f) for f in forgotten),
     }
     rows = await conn.execute(_FINISH_CREATES, parameters)
@@ -479,7 +491,7 @@ async def move_steps(conn: AsyncConnection, moves: list[StepMove]) -> dict[str, 
     """The payments that moved; one still at its expected step is absent (it lost a race)."""
     if not moves:
         return {}
-    rows = await conn.execute(_MOVE_STEPS, {"rows": json_rows(vars(m) for m in moves)})
+    rows = await conn.execute(_MOVE_STEPS, _move_parameters(moves))
     return {row["id"]: row_as(TransactionRow, row) for row in rows.mappings()}
 
 
