@@ -117,8 +117,26 @@ class GuideScenariosLiveTest {
         assertFalse(client.accounts().entries("test_acc_001").firstPage().items().isEmpty());
         Transaction transaction = client.transactions().create(rtp("test_acc_001", "2.00").build());
         client.transactions().waitForCompletion(transaction.getId());
-        assertTrue(client.events().list().stream().limit(200)
-                .anyMatch(event -> transaction.getId().equals(event.getData().get("transactionId"))));
+        // Events reach the event log through the outbox relay, a moment after the change
+        // they report has committed: the test looks again for a while.
+        boolean listed = false;
+        for (int attempt = 0; attempt < 100 && !listed; attempt++) {
+            listed = client.events().list().stream().limit(200)
+                    .anyMatch(event -> transaction.getId().equals(event.getData().get("transactionId")));
+            if (!listed) {
+                sleepQuietly(100);
+            }
+        }
+        assertTrue(listed);
+    }
+
+    private static void sleepQuietly(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(interrupted);
+        }
     }
 
     @Test
