@@ -23,6 +23,7 @@ voids its hold at once (SagaSteps.hand_on).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -30,6 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 import orjson
+import structlog
 from google.protobuf import timestamp_pb2
 from payment_engine_protos.accounts.v1 import accounts_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -52,6 +54,8 @@ from services.transactions.sandbox_triggers import failure_for
 from services.transactions.settlement_windows import SettlementCalendar
 from services.transactions.transaction_events import CREATED, EVENT_BY_FINAL_STATUS, transaction_events
 
+log = structlog.get_logger("transactions.payments")
+
 IDEMPOTENCY_TTL: Final = timedelta(hours=24)
 # How long a create may take before the saga worker treats it as crashed. Longer than
 # the ledger call's deadline, after which the ledger refuses to place its hold, with a
@@ -69,6 +73,10 @@ BATCH_SIZE_MAX: Final = 1000
 # Concurrent creates share a batch: up to 500 payments, one batch in flight (what arrives
 # meanwhile makes the next, fuller one), 20,000 waiting before new ones are refused (503,
 # safe to retry with the same key).
+# Batches whose outcome is answered and still being written, at once.
+OUTCOME_WRITES_MAX: Final = 4
+# What a create decides by itself: completed (a real-time payment), or refused.
+_DECIDED: Final = frozenset({lifecycle.COMPLETED, lifecycle.REJECTED})
 GROUP_COMMIT_BOUNDS: Final[dict[str, Any]] = {"batch_size_max": 500, "queued_max": 20_000, "flushes_max": 1}
 
 Render = Callable[[TransactionRow], bytes]
@@ -259,6 +267,11 @@ class Payments:
         self._creating: Batcher[PaymentRequest, bytes] = Batcher(
             self._create_gathered, name="create_payments", **GROUP_COMMIT_BOUNDS
         )
+        # Outcomes answered and being recorded: at most this many batches at once (a
+        # further batch waits for a slot), and their key answers meanwhile.
+        self._recording_slots = asyncio.Semaphore(OUTCOME_WRITES_MAX)
+        self._recording: set[asyncio.Task[None]] = set()
+        self._unrecorded: dict[str, KeyAnswer] = {}
 
     async def create(self, request: PaymentRequest) -> bytes:
         """The serialized response: the new payment's, or the first one's on a repeat."""
@@ -303,6 +316,15 @@ class Payments:
             earlier = await repository.get_keys(conn, [(d.tenant_id, d.key) for d in taken])
         for draft in taken:
             first = earlier.get((draft.tenant_id, draft.key))
+            if first is not None and first.response is None and first.error is None:
+                # Answered by this process, and not yet recorded.
+                pending = self._unrecorded.get(first.transaction_id or "")
+                if pending is not None:
+                    first = replace(
+                        first,
+                        response=pending.response,
+                        error=orjson.loads(pending.error) if pending.error is not None else None,
+                    )
             try:
                 if first is None:
                     # Claimed, then freed again meanwhile: a retry runs anew.
@@ -502,14 +524,21 @@ class Payments:
                 # Outcome unknown: the saga worker resolves it once the create's lease
                 # runs out, and the key then replays whatever it found.
                 outcomes[draft.index] = ServiceError("SERVICE_UNAVAILABLE")
-        async with autocommit(self._engine) as conn:
-            keyed = [answer for answer in answers.values() if answer.key]
-            moved = await repository.finish_creates(conn, moves, events, keyed, [a for a in aborted if a.key])
+        keyed = [answer for answer in answers.values() if answer.key]
+        written = _OutcomeWrite(moves, events, keyed, [answer for answer in aborted if answer.key])
+        moved: dict[str, TransactionRow] | None = None
+        if atomic or not all(move.status in _DECIDED for move in moves):
+            # All or none: a failed batch's keys are free again before it is answered, so
+            # the corrected batch may be sent at once. A payment that waits for its rail
+            # is recorded before it is answered, so that it can be canceled at once.
+            moved = await self._record(written)
+        else:
+            await self._start_recording(written)
         for draft in drafts:
             transaction_id = draft.values["id"]
             if draft.index in outcomes:
                 continue
-            if transaction_id not in moved:
+            if moved is not None and transaction_id not in moved:
                 # The worker resolved it first (a lease shorter than this call): the
                 # key answers once it is settled.
                 outcomes[draft.index] = ServiceError("SERVICE_UNAVAILABLE")
@@ -519,8 +548,37 @@ class Payments:
                 response = answers[transaction_id].response
                 assert response is not None
                 outcomes[draft.index] = response
+
+    async def _record(self, written: _OutcomeWrite) -> dict[str, TransactionRow]:
+        """Writes a batch's outcome; hands the payments left at a ledger step on."""
+        async with autocommit(self._engine) as conn:
+            moved = await repository.finish_creates(
+                conn, written.moves, written.events, written.answers, written.forgotten
+            )
         ledger_steps = (lifecycle.POST_REQUESTED, lifecycle.VOID_REQUESTED)
         self._steps.hand_on([row for row in moved.values() if row.saga_step in ledger_steps])
+        return moved
+
+    async def _start_recording(self, written: _OutcomeWrite) -> None:
+        """The ledger has decided every payment (completed or refused): the answer is
+        known, and recording it need not hold the clients (nor the next batch) back.
+        Until it is recorded, a repeat of a key is answered from here; if this process
+        dies first, the saga worker resolves the payment once its lease runs out."""
+        await self._recording_slots.acquire()
+        self._unrecorded.update({answer.transaction_id: answer for answer in written.answers})
+        task = asyncio.get_running_loop().create_task(self._record_in_background(written))
+        self._recording.add(task)
+        task.add_done_callback(self._recording.discard)
+
+    async def _record_in_background(self, written: _OutcomeWrite) -> None:
+        try:
+            await self._record(written)
+        except Exception as exc:
+            log.warning("create_outcome_not_recorded", payments=len(written.moves), error=repr(exc))
+        finally:
+            for answer in written.answers:
+                self._unrecorded.pop(answer.transaction_id, None)
+            self._recording_slots.release()
 
     @staticmethod
     def _resolve_in_batch_repeats(drafts: list[_Draft], outcomes: dict[int, Outcome]) -> None:
@@ -546,6 +604,16 @@ class Payments:
     @staticmethod
     def _abort_rest(requests: Sequence[PaymentRequest], outcomes: dict[int, Outcome]) -> list[Outcome]:
         return [outcomes.get(index, ServiceError("BATCH_ABORTED")) for index in range(len(requests))]
+
+
+@dataclass(frozen=True)
+class _OutcomeWrite:
+    """What a batch's outcome writes (`repository.finish_creates`)."""
+
+    moves: list[StepMove]
+    events: list[NewEvent]
+    answers: list[KeyAnswer]
+    forgotten: list[KeyAnswer]
 
 
 def _first_of_each_key(drafts: list[_Draft]) -> list[_Draft]:

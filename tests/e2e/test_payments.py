@@ -10,8 +10,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
+from corelib.db import libpq_url
 from tests.e2e.test_auth import assert_envelope
 from tests.harness.engine import EngineHandle
 from tests.harness.grpc_clients import new_tenant
@@ -161,6 +163,33 @@ def test_idempotency_key_replays_the_first_response(http: httpx.Client) -> None:
         headers={"Idempotency-Key": key},
     )
     assert_envelope(reused, 422, "IDEMPOTENCY_KEY_REUSED")
+
+
+def test_a_key_repeated_while_its_answer_is_being_recorded_replays_the_answer(
+    engine_stack: EngineHandle, http: httpx.Client
+) -> None:
+    """A real-time payment is answered as soon as the ledger has posted it, while its
+    outcome is still being recorded. Here the recording is held up (its outbox is
+    locked): a repeat of the key meanwhile gets the same answer, never "in use", and
+    the outcome lands once the lock is gone."""
+    body = {
+        "fromAccountId": "test_acc_001",
+        "toAccountId": "test_acc_002",
+        "paymentTypeId": "rtp",
+        "amount": 1.25,
+    }
+    key = f"held-up-{time.time_ns()}"
+    with psycopg.connect(libpq_url(engine_stack.database_url)) as blocker:
+        blocker.execute("LOCK TABLE transactions.outbox IN EXCLUSIVE MODE")
+        first = http.post("/api/v1/transactions", json=body, headers={"Idempotency-Key": key})
+        assert first.status_code == 201, first.text
+        repeat = http.post("/api/v1/transactions", json=body, headers={"Idempotency-Key": key})
+        assert repeat.status_code == 201, repeat.text
+        assert repeat.content == first.content
+        blocker.rollback()
+    assert wait_final(http, first.json()["id"])["status"] == "COMPLETED"
+    late = http.post("/api/v1/transactions", json=body, headers={"Idempotency-Key": key})
+    assert late.content == first.content
 
 
 def test_concurrent_requests_with_one_key_create_one_payment(
