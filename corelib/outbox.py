@@ -206,13 +206,17 @@ class OutboxEvent:
     created_at: datetime
 
 
-async def take_unpublished(conn: AsyncConnection, table: Table, *, limit: int) -> list[OutboxEvent]:
-    """Removes and returns the oldest unpublished rows, in this transaction: if the
-    transaction rolls back (the publish failed), they are back. SKIP LOCKED lets relay
-    replicas take disjoint batches instead of queueing behind one another; the webhooks
-    service keeps the events themselves, so nothing is kept here once published."""
+async def take_unpublished(
+    conn: AsyncConnection, table: Table, *, limit: int, after_id: int = 0
+) -> list[OutboxEvent]:
+    """Removes and returns the oldest unpublished rows with an id above `after_id`, in
+    this transaction: if the transaction rolls back (the publish failed), they are back.
+    SKIP LOCKED lets relay replicas take disjoint batches instead of queueing behind one
+    another; the webhooks service keeps the events themselves, so nothing is kept here
+    once published."""
     oldest = (
         select(table.c.id)
+        .where(table.c.id > after_id)
         .order_by(table.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)

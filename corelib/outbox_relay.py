@@ -50,6 +50,10 @@ IDLE_WAIT_S_DEFAULT: Final = 1.0
 # second).
 GATHER_S_DEFAULT: Final = 0.05
 PUBLISH_TIMEOUT_S: Final = 10.0
+# A round looks this many ids back from the newest row its relay published (rows of
+# transactions that committed a little late), and every so many rounds from the start.
+LOOKBACK_IDS: Final = 5_000
+SWEEP_EVERY_ROUNDS: Final = 50
 # A failing publish is retried for as long as the process runs (events are never
 # dropped), with a capped exponential delay so a down webhooks service is not hammered.
 RETRY_DELAY_S_MIN: Final = 0.2
@@ -65,14 +69,50 @@ def retry_delay_s(consecutive_failures: int) -> float:
     return base * random.uniform(1 - RETRY_JITTER_FRACTION, 1 + RETRY_JITTER_FRACTION)
 
 
-async def relay_once(engine: AsyncEngine, table: Table, publish: Publish, *, batch_size_max: int) -> int:
+class RelayPosition:
+    """Where a relay's next round starts looking. Published rows are deleted, but their
+    index entries stay until vacuum, so a round that scanned from the oldest id would
+    walk every one of them: under a heavy load the relay would slow as it went. A round
+    starts a little before the newest row this relay published instead. A row that
+    committed late with an older id (its transaction took long) is found by a sweep from
+    the start: every `SWEEP_EVERY_ROUNDS` rounds, and whenever a round from the position
+    finds nothing."""
+
+    def __init__(self) -> None:
+        self._newest_published = 0
+        self._rounds = 0
+
+    def start(self) -> int:
+        self._rounds += 1
+        if self._rounds % SWEEP_EVERY_ROUNDS == 0:
+            return 0
+        return max(0, self._newest_published - LOOKBACK_IDS)
+
+    def published(self, events: Sequence[OutboxEvent]) -> None:
+        if events:
+            self._newest_published = max(self._newest_published, events[-1].row_id)
+
+
+async def relay_once(
+    engine: AsyncEngine,
+    table: Table,
+    publish: Publish,
+    *,
+    batch_size_max: int,
+    position: RelayPosition | None = None,
+) -> int:
     """One round: take, publish, commit. Returns how many events were published."""
+    after_id = position.start() if position is not None else 0
     async with engine.begin() as conn:
-        events = await take_unpublished(conn, table, limit=batch_size_max)
+        events = await take_unpublished(conn, table, limit=batch_size_max, after_id=after_id)
+        if not events and after_id:
+            events = await take_unpublished(conn, table, limit=batch_size_max)
         if not events:
             return 0
         async with asyncio.timeout(PUBLISH_TIMEOUT_S):
             await publish(events)
+    if position is not None:
+        position.published(events)
     return len(events)
 
 
@@ -103,9 +143,12 @@ async def run_relay(
     if not 1 <= batch_size_max <= BATCH_SIZE_LIMIT:
         raise ValueError(f"batch_size_max must be 1..{BATCH_SIZE_LIMIT}")
     failures = 0
+    position = RelayPosition()
     while True:
         try:
-            published = await relay_once(engine, table, publish, batch_size_max=batch_size_max)
+            published = await relay_once(
+                engine, table, publish, batch_size_max=batch_size_max, position=position
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:

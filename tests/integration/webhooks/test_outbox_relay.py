@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator, Sequence
 import grpc
 import pytest
 from sqlalchemy import MetaData, Table, func, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from corelib.auth_client import AuthClient, ServiceTokenSource
 from corelib.db import create_engine
 from corelib.outbox import OutboxEvent, outbox_table, record_event
-from corelib.outbox_relay import run_relay, webhooks_publisher
+from corelib.outbox_relay import LOOKBACK_IDS, RelayPosition, relay_once, run_relay, webhooks_publisher
 from tests.integration.webhooks.receivers import Receiver
 from tests.integration.webhooks.stack import SERVICE_SECRET, WebhooksStack, eventually, running_webhooks
 
@@ -134,6 +134,45 @@ async def test_relay_replicas_publish_every_event_once(producer: tuple[AsyncEngi
             relay.cancel()
         await asyncio.gather(*relays, return_exceptions=True)
     assert sorted(published) == sorted(recorded)
+
+
+async def test_a_row_committed_late_with_an_older_id_is_still_relayed(
+    producer: tuple[AsyncEngine, Table],
+) -> None:
+    """A relay round starts near the newest row it published; a row whose transaction
+    took its id first but committed after later rows were published is found all the
+    same (by the sweep from the start), and published once."""
+    engine, table = producer
+    published: list[str] = []
+    position = RelayPosition()
+
+    async def publish(events: Sequence[OutboxEvent]) -> None:
+        published.extend(e.event_id for e in events)
+
+    async def record(conn: AsyncConnection, n: int) -> str:
+        return await record_event(
+            conn, table, tenant_id="org_test", event_type="transaction.created", data={"n": n}
+        )
+
+    async with engine.connect() as slow:
+        slow_transaction = await slow.begin()
+        late = await record(slow, -1)  # the oldest id, not committed yet
+        async with engine.begin() as conn:
+            on_time = [await record(conn, n) for n in range(LOOKBACK_IDS // 1000 + 3)]
+        # Ids far beyond the late row, as a busy outbox would have.
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(f"SELECT setval(pg_get_serial_sequence('{table.fullname}', 'id'), {10 * LOOKBACK_IDS})")
+            )
+            on_time.append(await record(conn, 999))
+        while await relay_once(engine, table, publish, batch_size_max=2, position=position):
+            pass
+        assert sorted(published) == sorted(on_time)
+        await slow_transaction.commit()
+    for _ in range(3):
+        await relay_once(engine, table, publish, batch_size_max=2, position=position)
+    assert sorted(published) == sorted([*on_time, late])
+    assert await all_published(engine, table)
 
 
 async def test_record_event_refuses_what_the_webhooks_service_would(
