@@ -126,8 +126,8 @@ def _record(method: str, code: str, elapsed_s: float, *, logged: bool) -> None:
     RPC_HANDLED.labels(method, code).inc()
     RPC_LATENCY.labels(method).observe(elapsed_s)
     if logged:
-        # The edge writes one line per request; a service adds one for each call that
-        # failed or was slow, and for every call only when asked for debug logs.
+        # Like the edge (Envoy's access log aside), a service writes a line for each call
+        # that failed or was slow, and for every call only when asked for debug logs.
         if code != "OK" or elapsed_s >= SLOW_RPC_S:
             log.info("rpc", code=code, duration_ms=round(elapsed_s * 1000, 2))
         else:

@@ -13,7 +13,8 @@ call, the statement text stays the same for every batch size (so the driver conv
 and prepares it once), and no value is escaped element by element as text arrays are.
 Values map to JSON as they are: str, int, bool, None, dicts and lists (for json/jsonb
 columns), timezone-aware datetimes as RFC 3339 text (for timestamptz columns), and bytes
-as hex text (the statement reads them with `decode(r.column, 'hex')`).
+as hex text (the statement reads them with `decode(r.column, 'hex')`); a value already
+encoded as JSON goes in as an `orjson.Fragment`, embedded as it is.
 """
 
 from __future__ import annotations
