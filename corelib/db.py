@@ -14,11 +14,13 @@ SERVICE_UNAVAILABLE, never a crash. Behind PgBouncer in transaction pooling mode
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import fields
 from typing import Any, Final, TypeVar
 
+import orjson
 from sqlalchemy import Table, exc, make_url, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -78,7 +80,19 @@ def create_engine(
         pool_pre_ping=False,
         pool_timeout=POOL_CHECKOUT_TIMEOUT_S,
         connect_args=connect_args(application_name, prepared_statements=prepared_statements),
+        json_deserializer=json_from_database,
     )
+
+
+def json_from_database(text_value: str | bytes) -> Any:
+    """A json/jsonb value read: orjson, several times faster than the json module psycopg
+    uses by default (outbox payloads, stored answers, event data are read at the rate of
+    payments). What orjson does not read — a number beyond a double, which jsonb can hold
+    and Python's json turns into inf — the json module still does."""
+    try:
+        return orjson.loads(text_value)
+    except orjson.JSONDecodeError:
+        return json.loads(text_value)
 
 
 async def database_answers(engine: AsyncEngine, timeout_s: float = ANSWER_TIMEOUT_S) -> bool:

@@ -203,8 +203,15 @@ class OutboxEvent:
     event_id: str
     tenant_id: str
     event_type: str
-    data: dict[str, Any]
+    # The data as the JSON text the row holds: the relay passes it on as it is, and only
+    # a reader that needs the values parses it (`data`).
+    data_json: bytes
     created_at: datetime
+
+    @property
+    def data(self) -> dict[str, Any]:
+        data: dict[str, Any] = orjson.loads(self.data_json)
+        return data
 
 
 async def take_unpublished(
@@ -232,7 +239,8 @@ async def take_unpublished(
                 table.c.event_id,
                 table.c.tenant_id,
                 table.c.event_type,
-                table.c.payload,
+                # As text: parsing it here would only have it encoded again for the call.
+                table.c.payload.cast(Text).label("payload"),
                 table.c.created_at,
             )
         )
@@ -243,7 +251,7 @@ async def take_unpublished(
             event_id=row.event_id,
             tenant_id=row.tenant_id,
             event_type=row.event_type,
-            data=row.payload,
+            data_json=row.payload.encode(),
             created_at=row.created_at,
         )
         for row in rows

@@ -25,6 +25,7 @@ from typing import Any, Final
 
 import grpc
 import structlog
+from google.protobuf import timestamp_pb2
 from payment_engine_protos.webhooks.v1 import webhooks_pb2, webhooks_pb2_grpc
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -38,6 +39,11 @@ log = structlog.get_logger("corelib.outbox_relay")
 
 # What a producer awaits to hand events on; raising leaves them unpublished.
 Publish = Callable[[Sequence[OutboxEvent]], Awaitable[None]]
+
+
+class PublishUnanswered(Exception):
+    """The webhooks service answered for fewer events than it was sent."""
+
 
 # PublishEvents takes at most 500 events per call.
 BATCH_SIZE_MAX_DEFAULT: Final = 200
@@ -175,22 +181,42 @@ async def run_relay(
 
 
 def publish_request(events: Sequence[OutboxEvent]) -> webhooks_pb2.PublishEventsRequest:
-    """The PublishEvents request for these events. Each event is built in place inside the
-    request, its data straight into its own Struct: a message built apart and then passed
-    in is copied whole each time, and the relay sends every event a producer records."""
+    """The PublishEvents request for these events, their data as the JSON the outbox
+    holds (`encoded_events`). Each event is built in place inside the request: a message
+    built apart and then passed in is copied whole each time."""
+    request = webhooks_pb2.PublishEventsRequest()
+    add = request.encoded_events.add
+    for event in events:
+        message = add(
+            event_id=event.event_id,
+            event_type=event.event_type,
+            tenant_id=event.tenant_id,
+            data_json=event.data_json,
+        )
+        _set_created_at(message.created_at, event.created_at)
+    return request
+
+
+def struct_publish_request(events: Sequence[OutboxEvent]) -> webhooks_pb2.PublishEventsRequest:
+    """The same request with each event's data as a Struct (`events`), which a webhooks
+    service older than `encoded_events` reads."""
     request = webhooks_pb2.PublishEventsRequest()
     add = request.events.add
     for event in events:
         message = add(event_id=event.event_id, event_type=event.event_type, tenant_id=event.tenant_id)
-        # Timestamp.FromDatetime's value (UTC seconds and the microseconds as nanos), by
-        # arithmetic instead of a time tuple.
-        since_epoch = event.created_at - _EPOCH
-        message.created_at.seconds = since_epoch.days * _SECONDS_PER_DAY + since_epoch.seconds
-        message.created_at.nanos = since_epoch.microseconds * 1000
+        _set_created_at(message.created_at, event.created_at)
         # Present even when empty, as the data of every event is.
         message.data.SetInParent()
         message.data.update(event.data)
     return request
+
+
+def _set_created_at(timestamp: timestamp_pb2.Timestamp, created_at: datetime) -> None:
+    # Timestamp.FromDatetime's value (UTC seconds and the microseconds as nanos), by
+    # arithmetic instead of a time tuple.
+    since_epoch = created_at - _EPOCH
+    timestamp.seconds = since_epoch.days * _SECONDS_PER_DAY + since_epoch.seconds
+    timestamp.nanos = since_epoch.microseconds * 1000
 
 
 def webhooks_publisher(
@@ -200,7 +226,23 @@ def webhooks_publisher(
     stub = webhooks_pb2_grpc.WebhooksServiceStub(channel)
 
     async def publish(events: Sequence[OutboxEvent]) -> None:
-        await stub.PublishEvents(publish_request(events), metadata=await tokens.metadata(), timeout=timeout_s)
+        answer = await stub.PublishEvents(
+            publish_request(events), metadata=await tokens.metadata(), timeout=timeout_s
+        )
+        if answer.accepted_count + answer.duplicate_count == len(events):
+            return
+        # A webhooks service that does not know `encoded_events` yet (a rolling upgrade
+        # that reached this producer first) answers for none of them: the same events
+        # once more, as Structs. Anything else short is a failure, and the rows stay.
+        log.warning("publish_encoded_events_unanswered", events=len(events))
+        answer = await stub.PublishEvents(
+            struct_publish_request(events), metadata=await tokens.metadata(), timeout=timeout_s
+        )
+        if answer.accepted_count + answer.duplicate_count != len(events):
+            raise PublishUnanswered(
+                f"PublishEvents answered for {answer.accepted_count + answer.duplicate_count} "
+                f"of {len(events)} events"
+            )
 
     return publish
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from google.protobuf import struct_pb2
 from payment_engine_protos.webhooks.v1 import webhooks_pb2, webhooks_pb2_grpc
 
@@ -14,6 +15,7 @@ from corelib.request_context import current_principal
 from corelib.request_validation import checked_by_handler, require_no_nul
 from corelib.timestamps import from_timestamp, to_timestamp
 from services.webhooks.endpoints import DeliveryWithAttempts, Endpoints, changes_from_mask
+from services.webhooks.event_json import NotEventData, data_from_json
 from services.webhooks.events import Events, IncomingEvent
 from services.webhooks.repository import (
     DISABLED,
@@ -117,18 +119,48 @@ def incoming_event(message: webhooks_pb2.Event) -> IncomingEvent:
     into the call pipeline's error)."""
     if NUL in message.event_id or NUL in message.tenant_id or NUL in message.event_type:
         raise HoldsNul(message.event_id)
+    data = struct_to_dict(message.data)
     return IncomingEvent(
         event_id=message.event_id,
         tenant_id=message.tenant_id,
         event_type=message.event_type,
         created_at=from_timestamp(message.created_at) if message.HasField("created_at") else None,
-        data=struct_to_dict(message.data),
+        data=data,
+        data_json=orjson.dumps(data),
+    )
+
+
+def incoming_encoded_event(index: int, message: webhooks_pb2.EncodedEvent) -> IncomingEvent:
+    if NUL in message.event_id or NUL in message.tenant_id or NUL in message.event_type:
+        raise HoldsNul(message.event_id)
+    where = f"encodedEvents[{index}].dataJson"
+    try:
+        data = data_from_json(message.data_json)
+    except HoldsNul as exc:
+        raise ServiceError(
+            "INVALID_REQUEST",
+            f"Field '{where}' must not contain the NUL character (U+0000)",
+            {"field": where},
+        ) from exc
+    except NotEventData as exc:
+        raise ServiceError(
+            "INVALID_REQUEST", str(exc), {"field": where, "eventId": message.event_id[:64]}
+        ) from exc
+    return IncomingEvent(
+        event_id=message.event_id,
+        tenant_id=message.tenant_id,
+        event_type=message.event_type,
+        created_at=from_timestamp(message.created_at) if message.HasField("created_at") else None,
+        data=data,
+        data_json=message.data_json,
     )
 
 
 def incoming_events(request: webhooks_pb2.PublishEventsRequest) -> list[IncomingEvent]:
     try:
-        return [incoming_event(message) for message in request.events]
+        return [incoming_event(message) for message in request.events] + [
+            incoming_encoded_event(index, message) for index, message in enumerate(request.encoded_events)
+        ]
     except HoldsNul as exc:
         # The error the pipeline's walk gives, naming the field (events[2].data.note).
         require_no_nul(request)

@@ -45,6 +45,18 @@ def _final(http: httpx.Client, transaction_id: str, headers: dict[str, str] | No
     raise AssertionError(f"{transaction_id} never reached a final state")
 
 
+def _failed_event_arrives(http: httpx.Client, transaction_id: str) -> bool:
+    """The payment's transaction.failed reaches the event log: the outbox relay publishes
+    it after the commit that failed the payment, not inside it."""
+    deadline = time.monotonic() + POLL_DEADLINE_S
+    while time.monotonic() < deadline:
+        events = http.get("/api/v1/events", params={"eventType": "transaction.failed"}).json()["events"]
+        if transaction_id in {event["data"]["transactionId"] for event in events}:
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def _account(http: httpx.Client, headers: dict[str, str], currency: str = "USD", fund: float = 0) -> str:
     created = http.post(
         "/api/v1/accounts", headers=headers, json={"name": f"{currency} account", "currencyCode": currency}
@@ -178,8 +190,7 @@ def test_a_payee_filled_before_settlement_fails_the_payment_and_releases_the_fun
     final = _final(http, payment.json()["id"])
     assert final["status"] == "FAILED" and "cannot receive" in final["failureReason"]
     assert _balances(http, "test_acc_001")["availableBalance"] == before
-    events = http.get("/api/v1/events", params={"eventType": "transaction.failed"}).json()["events"]
-    assert payment.json()["id"] in {event["data"]["transactionId"] for event in events}
+    assert _failed_event_arrives(http, payment.json()["id"])
 
 
 # 4 and 5. another tenant's accounts answer exactly as missing ones

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import grpc
 import pytest
+from google.protobuf.json_format import MessageToDict
+from payment_engine_protos.webhooks.v1 import webhooks_pb2, webhooks_pb2_grpc
 from sqlalchemy import MetaData, Table, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -187,3 +190,62 @@ async def test_record_event_refuses_what_the_webhooks_service_would(
         ):
             with pytest.raises(ValueError, match=r"bad|exceeds"):
                 await record_event(conn, table, tenant_id=tenant_id, event_type=event_type, data=data)
+
+
+async def test_a_webhooks_service_that_predates_encoded_events_gets_them_as_structs(
+    stack: WebhooksStack, producer: tuple[AsyncEngine, Table]
+) -> None:
+    """A rolling upgrade that reaches a producer before the webhooks service: the older
+    service ignores `encoded_events` (a field it does not know) and answers for none of
+    them; the relay sends the same events again as Structs, and none is lost."""
+    engine, table = producer
+    tenant = await stack.new_tenant("Older webhooks")
+    upstream = grpc.aio.insecure_channel(stack.settings.webhooks_addr)
+    webhooks = webhooks_pb2_grpc.WebhooksServiceStub(upstream)
+    calls: list[tuple[int, int]] = []
+
+    async def older_publish_events(request: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
+        message = webhooks_pb2.PublishEventsRequest.FromString(request)
+        calls.append((len(message.events), len(message.encoded_events)))
+        message.ClearField("encoded_events")
+        answer = await webhooks.PublishEvents(message, metadata=tuple(context.invocation_metadata() or ()))
+        return bytes(answer.SerializeToString())
+
+    older = grpc.aio.server()
+    older.add_generic_rpc_handlers(
+        (
+            grpc.method_handlers_generic_handler(
+                "payment_engine.webhooks.v1.WebhooksService",
+                {"PublishEvents": grpc.unary_unary_rpc_method_handler(older_publish_events)},
+            ),
+        )
+    )
+    port = older.add_insecure_port("127.0.0.1:0")
+    await older.start()
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    auth_channel = grpc.aio.insecure_channel(stack.settings.auth_addr)
+    tokens = ServiceTokenSource(
+        AuthClient(auth_channel), service_name="accounts", service_secret=SERVICE_SECRET
+    )
+    try:
+        data = [{"accountId": f"acc_{n}", "currentBalance": n + 0.5, "currencyCode": "USD"} for n in range(3)]
+        async with engine.begin() as conn:
+            recorded = [
+                await record_event(
+                    conn, table, tenant_id=tenant.tenant_id, event_type="account.balance.updated", data=d
+                )
+                for d in data
+            ]
+        published = await relay_once(engine, table, webhooks_publisher(channel, tokens), batch_size_max=10)
+        assert published == 3 and await all_published(engine, table)
+        assert calls == [(0, 3), (3, 0)]
+        for event_id, expected in zip(recorded, data, strict=True):
+            stored = await webhooks.GetEvent(
+                webhooks_pb2.GetEventRequest(id=event_id), metadata=tenant.metadata
+            )
+            assert MessageToDict(stored.event.data) == expected
+    finally:
+        await channel.close()
+        await auth_channel.close()
+        await upstream.close()
+        await older.stop(None)

@@ -925,22 +925,69 @@ class PublishEventsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     EVENTS_FIELD_NUMBER: _builtins.int
+    ENCODED_EVENTS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___Event]:
-        """At most 500 events; each with event_id, event_type, created_at, data, tenant_id."""
+        """At most 500 events in all (`events` and `encoded_events` together); each with
+        event_id, event_type, created_at, data, tenant_id.
+        """
+
+    @_builtins.property
+    def encoded_events(self) -> _containers.RepeatedCompositeFieldContainer[Global___EncodedEvent]:
+        """Events whose data is already JSON, as a producer's outbox holds it: stored as
+        they are, without a Struct built on one side and read back on the other.
+        """
 
     def __init__(
         self,
         *,
         events: _abc.Iterable[Global___Event] | None = ...,
+        encoded_events: _abc.Iterable[Global___EncodedEvent] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["encoded_events", b"encoded_events", "events", b"events"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PublishEventsRequest: _TypeAlias = PublishEventsRequest  # noqa: Y015
+
+@_typing.final
+class EncodedEvent(_message.Message):
+    """An Event whose data is the UTF-8 JSON text of an object."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    EVENT_TYPE_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    DATA_JSON_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    """evt_…"""
+    event_type: _builtins.str
+    data_json: _builtins.bytes
+    """A JSON object, at most as large as an Event's data may be."""
+    tenant_id: _builtins.str
+    """The tenant the event belongs to (org_…)."""
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+        event_type: _builtins.str = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        data_json: _builtins.bytes = ...,
+        tenant_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "data_json", b"data_json", "event_id", b"event_id", "event_type", b"event_type", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EncodedEvent: _TypeAlias = EncodedEvent  # noqa: Y015
 
 @_typing.final
 class PublishEventsResponse(_message.Message):
