@@ -9,6 +9,7 @@ ext_authz `Check`) pass through with error mapping only.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, TypeAlias
@@ -29,6 +30,7 @@ from corelib.request_context import (
     IDEMPOTENCY_KEY_METADATA_KEY,
     REQUEST_ID_METADATA_KEY,
     Principal,
+    call_metadata_var,
     client_address_var,
     principal_var,
     request_id_var,
@@ -122,9 +124,24 @@ def unexpected_failure(exc: Exception) -> ServiceError:
     return ServiceError("INTERNAL_ERROR")
 
 
+# The metrics' children by label values: `labels()` takes a lock and builds a key on every
+# call. Bounded: a service's methods times the guide's error codes.
+_HANDLED_CHILDREN: dict[tuple[str, str], Any] = {}
+_LATENCY_CHILDREN: dict[str, Any] = {}
+# Wrapped handlers by method: grpc asks the pipeline for every call. A service has a few
+# dozen methods; only those a handler exists for are kept.
+WRAPPED_METHODS_MAX: Final = 1_000
+
+
 def _record(method: str, code: str, elapsed_s: float, *, logged: bool) -> None:
-    RPC_HANDLED.labels(method, code).inc()
-    RPC_LATENCY.labels(method).observe(elapsed_s)
+    handled = _HANDLED_CHILDREN.get((method, code))
+    if handled is None:
+        handled = _HANDLED_CHILDREN[(method, code)] = RPC_HANDLED.labels(method, code)
+    handled.inc()
+    latency = _LATENCY_CHILDREN.get(method)
+    if latency is None:
+        latency = _LATENCY_CHILDREN[method] = RPC_LATENCY.labels(method)
+    latency.observe(elapsed_s)
     if logged:
         # Like the edge (Envoy's access log aside), a service writes a line for each call
         # that failed or was slow, and for every call only when asked for debug logs.
@@ -133,6 +150,32 @@ def _record(method: str, code: str, elapsed_s: float, *, logged: bool) -> None:
         else:
             log.debug("rpc", code=code, duration_ms=round(elapsed_s * 1000, 2))
     structlog.contextvars.unbind_contextvars("request_id", "rpc", "principal", "tenant_id")
+
+
+_CallTokens: TypeAlias = tuple[
+    "contextvars.Token[dict[str, str] | None]",
+    "contextvars.Token[str]",
+    "contextvars.Token[str]",
+    "contextvars.Token[Principal | None]",
+]
+
+
+def _enter_call(metadata: dict[str, str], request_id: str) -> _CallTokens:
+    """The call's values in its context (request_context), until `_leave_call`."""
+    return (
+        call_metadata_var.set(metadata),
+        request_id_var.set(request_id),
+        client_address_var.set(metadata.get(CLIENT_ADDRESS_METADATA_KEY, "")),
+        principal_var.set(None),
+    )
+
+
+def _leave_call(tokens: _CallTokens) -> None:
+    metadata_token, request_id_token, address_token, principal_token = tokens
+    principal_var.reset(principal_token)
+    client_address_var.reset(address_token)
+    request_id_var.reset(request_id_token)
+    call_metadata_var.reset(metadata_token)
 
 
 def authorize(principal: Principal, *, scope: str, internal: bool) -> None:
@@ -157,6 +200,8 @@ class CallPipeline(grpc.aio.ServerInterceptor):
         self._authenticator = authenticator
         self._idempotency = idempotency
         self._idempotency_exempt = idempotency_exempt
+        # method → (the service's handler, the pipeline's around it).
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler[Any, Any], grpc.RpcMethodHandler[Any, Any]]] = {}
 
     async def intercept_service(
         self,
@@ -167,12 +212,17 @@ class CallPipeline(grpc.aio.ServerInterceptor):
         if handler is None or handler.unary_unary is None:
             return handler
         method: str = handler_call_details.method
-        wrapped = self._wrap(method, _validating(method, handler.unary_unary))  # type: ignore[arg-type]
-        return grpc.unary_unary_rpc_method_handler(
-            wrapped,
+        known = self._wrapped.get(method)
+        if known is not None and known[0] is handler:
+            return known[1]
+        wrapped = grpc.unary_unary_rpc_method_handler(
+            self._wrap(method, _validating(method, handler.unary_unary)),  # type: ignore[arg-type]
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+        if len(self._wrapped) < WRAPPED_METHODS_MAX:
+            self._wrapped[method] = (handler, wrapped)
+        return wrapped
 
     def _wrap(self, method: str, inner: Handler) -> Handler:
         own = method.startswith(OWN_PACKAGE_PREFIX)
@@ -192,9 +242,7 @@ class CallPipeline(grpc.aio.ServerInterceptor):
         async def call(request: Any, context: RpcContext) -> Any:
             metadata = {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
             request_id = metadata.get(REQUEST_ID_METADATA_KEY, "")[:REQUEST_ID_LENGTH_MAX] or new_id("req")
-            rid_token = request_id_var.set(request_id)
-            addr_token = client_address_var.set(metadata.get(CLIENT_ADDRESS_METADATA_KEY, ""))
-            principal_token = principal_var.set(None)
+            entered = _enter_call(metadata, request_id)
             structlog.contextvars.bind_contextvars(request_id=request_id, rpc=method)
             started = time.perf_counter()
             code = "OK"
@@ -240,8 +288,6 @@ class CallPipeline(grpc.aio.ServerInterceptor):
                 await context.abort_with_status(rpc_status.to_status(failure.to_status_proto()))
             finally:
                 _record(method, code, time.perf_counter() - started, logged=logged)
-                principal_var.reset(principal_token)
-                client_address_var.reset(addr_token)
-                request_id_var.reset(rid_token)
+                _leave_call(entered)
 
         return call

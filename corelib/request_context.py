@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextvars
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 REQUEST_ID_METADATA_KEY: Final = "x-request-id"
 PRINCIPAL_METADATA_KEY: Final = "x-pe-principal"
@@ -31,6 +31,19 @@ class Principal:
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 principal_var: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("principal", default=None)
 client_address_var: contextvars.ContextVar[str] = contextvars.ContextVar("client_address", default="")
+# The call's text metadata, as the server's call pipeline read it once for everything.
+call_metadata_var: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+    "call_metadata", default=None
+)
+
+
+def call_metadata(context: Any) -> dict[str, str]:
+    """The text metadata of the call `context` serves: the pipeline's reading of it, or
+    (a servicer called without the pipeline) read from the context here."""
+    metadata = call_metadata_var.get()
+    if metadata is None:
+        metadata = {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
+    return metadata
 
 
 def current_principal() -> Principal:

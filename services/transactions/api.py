@@ -11,7 +11,12 @@ from payment_engine_protos.transactions.v1 import transactions_pb2, transactions
 from corelib.errors import ServiceError
 from corelib.grpc_pipeline import RpcContext
 from corelib.money import major_from_minor
-from corelib.request_context import IDEMPOTENCY_KEY_METADATA_KEY, current_principal, request_id_var
+from corelib.request_context import (
+    IDEMPOTENCY_KEY_METADATA_KEY,
+    call_metadata,
+    current_principal,
+    request_id_var,
+)
 from corelib.timestamps import from_timestamp, to_timestamp
 from services.transactions.cancellation import Cancellation
 from services.transactions.debit_authorizations import DebitAuthorizations
@@ -99,10 +104,6 @@ def _order_of(request: transactions_pb2.CreateTransactionRequest) -> PaymentOrde
     )
 
 
-def _metadata(context: RpcContext) -> dict[str, str]:
-    return {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
-
-
 def _single_create(item: transactions_pb2.BatchTransactionItem) -> transactions_pb2.CreateTransactionRequest:
     """The CreateTransaction this item stands for, field for field, so that its key
     matches a payment created alone with the same body."""
@@ -151,7 +152,7 @@ class TransactionsApi(transactions_pb2_grpc.TransactionsServiceServicer):
             PaymentRequest(
                 caller=current_principal(),
                 order=_order_of(request),
-                idempotency_key=_metadata(context).get(IDEMPOTENCY_KEY_METADATA_KEY, ""),
+                idempotency_key=call_metadata(context).get(IDEMPOTENCY_KEY_METADATA_KEY, ""),
                 fingerprint=request_fingerprint(request.SerializeToString(deterministic=True)),
                 request_id=request_id_var.get(),
             )
@@ -169,7 +170,7 @@ class TransactionsApi(transactions_pb2_grpc.TransactionsServiceServicer):
             )
         if not request.transactions:
             raise ServiceError("INVALID_REQUEST", "transactions is required", {"field": "transactions"})
-        batch_key = _metadata(context).get(IDEMPOTENCY_KEY_METADATA_KEY, "")
+        batch_key = call_metadata(context).get(IDEMPOTENCY_KEY_METADATA_KEY, "")
         caller = current_principal()
         requests = []
         for index, item in enumerate(request.transactions):
