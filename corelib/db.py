@@ -21,6 +21,7 @@ from dataclasses import fields
 from typing import Any, Final, TypeVar
 
 import orjson
+import psycopg
 from sqlalchemy import Table, exc, make_url, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -107,11 +108,18 @@ async def database_answers(engine: AsyncEngine, timeout_s: float = ANSWER_TIMEOU
     return True
 
 
+class DatabaseUnavailable(Exception):
+    """A pool of the engine's own had no connection to give in time."""
+
+
 def is_database_unavailable(error: BaseException) -> bool:
     """A failure that says the database is (for now) out of reach — a dropped or refused
     connection, a server shutting down, a pool with no connection to give — rather than a
     fault of the request or of our code. Retrying later is the right answer to it."""
-    if isinstance(error, exc.TimeoutError):
+    if isinstance(error, exc.TimeoutError | DatabaseUnavailable):
+        return True
+    if isinstance(error, psycopg.OperationalError | psycopg.InterfaceError):
+        # Straight from psycopg (corelib.direct_sql), as SQLAlchemy would have wrapped it.
         return True
     if isinstance(error, exc.DBAPIError):
         return error.connection_invalidated or isinstance(error, exc.OperationalError | exc.InterfaceError)

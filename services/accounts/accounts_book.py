@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from corelib import pagination
 from corelib.db import autocommit, unit_of_work
+from corelib.direct_sql import AnyConnection, DirectPool
 from corelib.errors import ServiceError
 from corelib.ids import new_id
 from corelib.money import validate_currency
@@ -30,11 +31,15 @@ def visible(account: AccountRow | None, tenant_id: str) -> bool:
 
 
 async def load_visible(
-    conn: AsyncConnection, tenant_id: str, account_id: str, *, for_update: bool = False
+    conn: AnyConnection, tenant_id: str, account_id: str, *, for_update: bool = False
 ) -> AccountRow:
     if not account_id or len(account_id) > ACCOUNT_ID_LENGTH_MAX:
         raise _not_found(account_id[:ACCOUNT_ID_LENGTH_MAX])
-    account = await repository.get_account(conn, account_id, for_update=for_update)
+    if for_update:
+        assert isinstance(conn, AsyncConnection), "a lock needs the caller's unit of work"
+        account = await repository.get_account(conn, account_id, for_update=True)
+    else:
+        account = await repository.account_by_id(conn, account_id)
     if account is None or not visible(account, tenant_id):
         raise _not_found(account_id)
     return account
@@ -49,8 +54,10 @@ def validate_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
 
 
 class AccountsBook:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, direct: DirectPool) -> None:
         self._engine = engine
+        # An account's read (a balance): at the rate of the reads, on psycopg itself.
+        self._direct = direct
 
     async def open(
         self, tenant_id: str, *, name: str, currency_code: str, metadata: dict[str, Any]
@@ -79,7 +86,7 @@ class AccountsBook:
         return account
 
     async def get(self, tenant_id: str, account_id: str) -> AccountRow:
-        async with autocommit(self._engine) as conn:
+        async with self._direct.connection() as conn:
             return await load_visible(conn, tenant_id, account_id)
 
     async def page(

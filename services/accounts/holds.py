@@ -26,6 +26,7 @@ from typing import Final, TypeAlias, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from corelib.db import autocommit, unit_of_work
+from corelib.direct_sql import DirectConnection, DirectPool
 from corelib.errors import ServiceError
 from corelib.ids import new_id
 from corelib.money import AMOUNT_MINOR_MAX, major_from_minor, validate_currency
@@ -281,8 +282,10 @@ def _hold_decided(
 
 
 class Holds:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, direct: DirectPool) -> None:
         self._engine = engine
+        # Placing (every payment's ledger step): its unit of work on psycopg itself.
+        self._direct = direct
 
     # placing
 
@@ -300,7 +303,7 @@ class Holds:
             return [result or _aborted() for result in results]
         for attempt in range(PLACE_ATTEMPTS_MAX):
             try:
-                async with unit_of_work(self._engine) as conn:
+                async with self._direct.transaction() as conn:
                     decided = await self._place(conn, checked, atomic=atomic, look_for_earlier=attempt > 0)
                 break
             except _Collision:
@@ -312,7 +315,7 @@ class Holds:
         return [result for result in results if result is not None]
 
     async def _place(
-        self, conn: AsyncConnection, orders: dict[int, HoldOrder], *, atomic: bool, look_for_earlier: bool
+        self, conn: DirectConnection, orders: dict[int, HoldOrder], *, atomic: bool, look_for_earlier: bool
     ) -> dict[int, Outcome[PlacedHold]]:
         # Payers, and the payees of holds posted at once, are locked (in one statement, in
         # id order); other payees are only checked.

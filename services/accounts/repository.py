@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from corelib.db import columns_of, columns_sql, row_as
+from corelib.direct_sql import AnyConnection, direct_statement, rows_of
 from corelib.outbox import NewEvent, event_rows, insert_events_sql, wake_relay_sql
 from corelib.row_sets import json_rows
 from services.accounts.schema import accounts, holds, outbox, postings
@@ -303,13 +304,18 @@ async def inconsistent_holds(conn: AsyncConnection) -> list[dict[str, Any]]:
 _HOLD_SQL_COLUMNS = columns_sql(HoldRow, "h")
 _ACCOUNT_SQL_COLUMNS = columns_sql(AccountRow, "a")
 _HOLDS_BY_ID = f"SELECT {_HOLD_SQL_COLUMNS} FROM accounts.holds h WHERE h.id = ANY(CAST(:ids AS text[]))"  # noqa: S608
-_GET_HOLDS = text(_HOLDS_BY_ID)
-_LOCK_HOLDS = text(_HOLDS_BY_ID + " ORDER BY h.id FOR UPDATE")
+# The ledger's statements of every payment run straight on psycopg (corelib.direct_sql);
+# the same statements serve the callers inside a SQLAlchemy unit of work.
+_GET_HOLDS = direct_statement(_HOLDS_BY_ID)
+_LOCK_HOLDS = direct_statement(_HOLDS_BY_ID + " ORDER BY h.id FOR UPDATE")
 _ACCOUNTS_BY_ID = (
     f"SELECT {_ACCOUNT_SQL_COLUMNS} FROM accounts.accounts a WHERE a.id = ANY(CAST(:ids AS text[]))"  # noqa: S608
 )
-_GET_ACCOUNTS_BY_ID = text(_ACCOUNTS_BY_ID)
-_LOCK_ACCOUNTS_BY_ID = text(_ACCOUNTS_BY_ID + " ORDER BY a.id FOR UPDATE")
+_GET_ACCOUNTS_BY_ID = direct_statement(_ACCOUNTS_BY_ID)
+_LOCK_ACCOUNTS_BY_ID = direct_statement(_ACCOUNTS_BY_ID + " ORDER BY a.id FOR UPDATE")
+_ACCOUNT_BY_ID = direct_statement(
+    f"SELECT {_ACCOUNT_SQL_COLUMNS} FROM accounts.accounts a WHERE a.id = :account_id"  # noqa: S608
+)
 _INSERT_HOLDS_SQL = f"""
     INSERT INTO accounts.holds AS h
         (id, tenant_id, account_id, amount_minor, currency_code, status, description, payee_account_id,
@@ -366,7 +372,7 @@ _INSERT_POSTINGS = text(_INSERT_POSTINGS_SQL.format(condition="TRUE"))
 # is journalled once per transaction), the balance changes and the events. The holds
 # written; a batch with a hold missing from them is rolled back by its caller.
 _OF_PLACED = "{alias}.transaction_id IN (SELECT id FROM placed)"
-_WRITE_PLACED_HOLDS = text(
+_WRITE_PLACED_HOLDS = direct_statement(
     f"""
     WITH placed AS ({_INSERT_HOLDS_SQL}),
     journal AS ({_INSERT_JOURNAL_ENTRIES_SQL.format(condition=_OF_PLACED.format(alias="e"))}),
@@ -416,27 +422,32 @@ class NewJournalEntry:
     lines: tuple[tuple[NewPosting, int, str], ...]
 
 
-async def get_holds(conn: AsyncConnection, hold_ids: list[str], *, for_update: bool) -> dict[str, HoldRow]:
+async def get_holds(conn: AnyConnection, hold_ids: list[str], *, for_update: bool) -> dict[str, HoldRow]:
     """Locked in id order when `for_update`, so concurrent batches cannot deadlock."""
     query = _LOCK_HOLDS if for_update else _GET_HOLDS
-    rows = (await conn.execute(query, {"ids": sorted(set(hold_ids))})).mappings().all()
+    rows = await rows_of(conn, query, {"ids": sorted(set(hold_ids))})
     return {row["id"]: row_as(HoldRow, row) for row in rows}
 
 
 async def accounts_by_id(
-    conn: AsyncConnection, account_ids: list[str], *, for_update: bool
+    conn: AnyConnection, account_ids: list[str], *, for_update: bool
 ) -> dict[str, AccountRow]:
     """Locked in id order when `for_update`: two batches touching the same accounts wait
     for one another instead of deadlocking."""
     if not account_ids:
         return {}
     query = _LOCK_ACCOUNTS_BY_ID if for_update else _GET_ACCOUNTS_BY_ID
-    rows = (await conn.execute(query, {"ids": sorted(set(account_ids))})).mappings().all()
+    rows = await rows_of(conn, query, {"ids": sorted(set(account_ids))})
     return {row["id"]: row_as(AccountRow, row) for row in rows}
 
 
+async def account_by_id(conn: AnyConnection, account_id: str) -> AccountRow | None:
+    rows = await rows_of(conn, _ACCOUNT_BY_ID, {"account_id": account_id})
+    return row_as(AccountRow, rows[0]) if rows else None
+
+
 async def write_placed_holds(
-    conn: AsyncConnection,
+    conn: AnyConnection,
     new: list[NewHold],
     entries: list[NewJournalEntry],
     deltas: dict[str, tuple[int, int]],
@@ -454,7 +465,7 @@ async def write_placed_holds(
         **_delta_parameters(deltas),
         "events": json_rows(event_rows(events)),
     }
-    rows = (await conn.execute(_WRITE_PLACED_HOLDS, parameters)).mappings().all()
+    rows = await rows_of(conn, _WRITE_PLACED_HOLDS, parameters)
     return {row["id"]: row_as(HoldRow, row) for row in rows}
 
 

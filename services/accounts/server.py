@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 import grpc
 from payment_engine_protos.accounts.v1 import accounts_pb2, accounts_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -9,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from corelib.auth_client import remote_authenticator
 from corelib.authentication import Authenticator
 from corelib.config import Settings
+from corelib.direct_sql import DirectPool
 from corelib.grpc_server import ServiceProcess, run_service
 from corelib.idempotency import IdempotentRequests, purge_job
 from corelib.outbox_relay import outbox_relay_job
@@ -19,6 +22,9 @@ from services.accounts.holds import Holds
 from services.accounts.schema import idempotent_requests, outbox
 from services.accounts.statements import Statements
 
+# Placing holds takes one connection per batch in flight; balance reads one each, up to
+# the rest.
+DIRECT_CONNECTIONS_MAX: Final = 8
 SERVICE_NAMES = (
     accounts_pb2.DESCRIPTOR.services_by_name["AccountsService"].full_name,
     accounts_pb2.DESCRIPTOR.services_by_name["LedgerService"].full_name,
@@ -28,15 +34,22 @@ SERVICE_NAMES = (
 def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Authenticator]:
     remote = remote_authenticator(settings, service_name="accounts")
     authenticator, auth_client = remote.authenticator, remote.client
-    book = AccountsBook(engine)
+    direct = DirectPool(
+        settings.database_url,
+        application_name="accounts-ledger",
+        connections_max=DIRECT_CONNECTIONS_MAX,
+        prepared_statements=settings.database_prepared_statements,
+    )
+    book = AccountsBook(engine, direct)
     accounts_api = AccountsApi(book, Statements(engine), Funding(engine), sandbox=settings.is_sandbox)
-    ledger_api = LedgerApi(Holds(engine), book)
+    ledger_api = LedgerApi(Holds(engine, direct), book)
 
     def register(server: grpc.aio.Server) -> None:
         accounts_pb2_grpc.add_AccountsServiceServicer_to_server(accounts_api, server)
         accounts_pb2_grpc.add_LedgerServiceServicer_to_server(ledger_api, server)
 
     async def dispose() -> None:
+        await direct.close()
         await engine.dispose()
 
     idempotency = IdempotentRequests(engine, idempotent_requests)

@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib.batching import Batcher, QueueFull
 from corelib.db import autocommit
+from corelib.direct_sql import DirectPool
 from corelib.errors import ServiceError
 from corelib.idempotency import validate_key
 from corelib.ids import new_id
@@ -250,6 +251,7 @@ class Payments:
     def __init__(
         self,
         engine: AsyncEngine,
+        direct: DirectPool,
         ledger: LedgerClient,
         steps: SagaSteps,
         timing: RailTiming,
@@ -258,6 +260,8 @@ class Payments:
         sandbox: bool,
     ) -> None:
         self._engine = engine
+        # A payment's creation and its outcome: a statement each, on psycopg itself.
+        self._direct = direct
         self._ledger = ledger
         self._directory = AccountDirectory(ledger)
         self._steps = steps
@@ -296,7 +300,7 @@ class Payments:
             for d in firsts
             if d.key
         ]
-        async with autocommit(self._engine) as conn:
+        async with self._direct.connection() as conn:
             # The key's claim and the payment's first write commit together.
             written = {
                 row.id: row
@@ -551,7 +555,7 @@ class Payments:
 
     async def _record(self, written: _OutcomeWrite) -> dict[str, TransactionRow]:
         """Writes a batch's outcome; hands the payments left at a ledger step on."""
-        async with autocommit(self._engine) as conn:
+        async with self._direct.connection() as conn:
             moved = await repository.finish_creates(
                 conn, written.moves, written.events, written.answers, written.forgotten
             )

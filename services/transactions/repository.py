@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from corelib.db import columns_of, columns_sql, row_as
+from corelib.direct_sql import DirectConnection, direct_statement, fetch_all
 from corelib.outbox import NewEvent, event_rows, insert_events_sql, wake_relay_sql
 from corelib.row_sets import json_rows
 from services.transactions.schema import (
@@ -315,7 +316,9 @@ _GET_KEYS = text(
 )
 # The columns a payment is first written with; the others take their defaults. A row
 # whose `keyed` is true is written only if its key's claim in the same statement won.
-_CREATE_PAYMENTS = text(
+# The two statements of every payment's creation run straight on psycopg
+# (corelib.direct_sql).
+_CREATE_PAYMENTS = direct_statement(
     f"""
     WITH claimed AS (
         INSERT INTO transactions.idempotency_keys AS k
@@ -366,7 +369,7 @@ _MOVE_STEPS = text(_MOVE_STEPS_SQL)
 # A create's outcome in one statement: the payments that still await their hold move on
 # (compare-and-set, as _MOVE_STEPS), and only for those are their events recorded, their
 # keys given the answer they replay, or freed (an all-or-none batch that failed).
-_FINISH_CREATES = text(
+_FINISH_CREATES = direct_statement(
     f"""
     WITH moved AS ({_MOVE_STEPS_SQL}),
     recorded AS ({insert_events_sql(outbox, "events", condition="n.subject_id IN (SELECT id FROM moved)")}),
@@ -426,7 +429,7 @@ async def get_keys(
 
 
 async def create_payments(
-    conn: AsyncConnection, claims: list[KeyClaim], values: list[dict[str, Any]]
+    conn: DirectConnection, claims: list[KeyClaim], values: list[dict[str, Any]]
 ) -> list[TransactionRow]:
     """Claims the keys and writes the payments, in one statement: a payment with a key
     (one of `claims`, by transaction id) is written only if its claim won. The payments
@@ -438,8 +441,8 @@ async def create_payments(
         "claims": json_rows(vars(c) for c in claims),
         "rows": json_rows({**v, "keyed": v["id"] in keyed} for v in values),
     }
-    rows = await conn.execute(_CREATE_PAYMENTS, parameters)
-    return [row_as(TransactionRow, row) for row in rows.mappings()]
+    rows = await fetch_all(conn, _CREATE_PAYMENTS, parameters)
+    return [row_as(TransactionRow, row) for row in rows]
 
 
 def _move_parameters(moves: list[StepMove]) -> dict[str, Any]:
@@ -462,7 +465,7 @@ class KeyAnswer:
 
 
 async def finish_creates(
-    conn: AsyncConnection,
+    conn: DirectConnection,
     moves: list[StepMove],
     events: list[NewEvent],
     answers: list[KeyAnswer],
@@ -483,8 +486,8 @@ async def finish_creates(
         "answer_keys": [a.key for a in answers],
         "forgotten": json_rows(vars(f) for f in forgotten),
     }
-    rows = await conn.execute(_FINISH_CREATES, parameters)
-    return {row["id"]: row_as(TransactionRow, row) for row in rows.mappings()}
+    rows = await fetch_all(conn, _FINISH_CREATES, parameters)
+    return {row["id"]: row_as(TransactionRow, row) for row in rows}
 
 
 async def move_steps(conn: AsyncConnection, moves: list[StepMove]) -> dict[str, TransactionRow]:

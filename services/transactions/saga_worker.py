@@ -27,7 +27,8 @@ import structlog
 from payment_engine_protos.accounts.v1 import accounts_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from corelib.db import autocommit, unit_of_work
+from corelib.db import unit_of_work
+from corelib.direct_sql import DirectPool
 from corelib.outbox import NewEvent
 from corelib.timestamps import utc_now
 from services.transactions import lifecycle, payment_types, repository
@@ -54,6 +55,7 @@ class SagaWorker:
     def __init__(
         self,
         engine: AsyncEngine,
+        direct: DirectPool,
         ledger: LedgerClient,
         steps: SagaSteps,
         timing: RailTiming,
@@ -62,6 +64,7 @@ class SagaWorker:
         sandbox: bool,
     ) -> None:
         self._engine = engine
+        self._direct = direct
         self._ledger = ledger
         self._steps = steps
         self._timing = timing
@@ -164,7 +167,7 @@ class SagaWorker:
             answers.append(replace(key, response=self._render(created)))
         if not moves:
             return []
-        async with autocommit(self._engine) as conn:
+        async with self._direct.connection() as conn:
             moved = await repository.finish_creates(
                 conn, moves, events, [a for a in answers if a.key], [f for f in forgotten if f.key]
             )

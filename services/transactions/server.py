@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from corelib.auth_client import ServiceTokenSource, remote_authenticator
 from corelib.authentication import Authenticator
 from corelib.config import Settings
+from corelib.direct_sql import DirectPool
 from corelib.grpc_server import ServiceProcess, periodic_job, run_service
 from corelib.idempotency import IdempotentRequests, purge_job
 from corelib.outbox_relay import outbox_relay_job
@@ -34,6 +35,9 @@ from services.transactions.settlement_windows import SettlementCalendar
 SERVICE_NAMES = (transactions_pb2.DESCRIPTOR.services_by_name["TransactionsService"].full_name,)
 IDEMPOTENCY_PURGE_INTERVAL_S: Final = 60.0
 CREATE_TRANSACTION: Final = f"/{SERVICE_NAMES[0]}/CreateTransaction"
+# Creation holds one connection per batch in flight, the outcome one per recording
+# (payments.OUTCOME_WRITES_MAX), the saga worker one now and then.
+DIRECT_CONNECTIONS_MAX: Final = 8
 
 
 def rail_timing(settings: Settings) -> RailTiming:
@@ -54,9 +58,15 @@ def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Auth
     ledger = LedgerClient(grpc.aio.insecure_channel(settings.accounts_addr), tokens)
     timing = rail_timing(settings)
     steps = SagaSteps(engine, ledger)
-    worker = SagaWorker(engine, ledger, steps, timing, render_created, sandbox=settings.is_sandbox)
+    direct = DirectPool(
+        settings.database_url,
+        application_name="transactions-payments",
+        connections_max=DIRECT_CONNECTIONS_MAX,
+        prepared_statements=settings.database_prepared_statements,
+    )
+    worker = SagaWorker(engine, direct, ledger, steps, timing, render_created, sandbox=settings.is_sandbox)
     api = TransactionsApi(
-        Payments(engine, ledger, steps, timing, render=render_created, sandbox=settings.is_sandbox),
+        Payments(engine, direct, ledger, steps, timing, render=render_created, sandbox=settings.is_sandbox),
         PaymentQueries(engine),
         Cancellation(engine),
         DebitAuthorizations(engine, ledger),
@@ -67,6 +77,7 @@ def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Auth
         transactions_pb2_grpc.add_TransactionsServiceServicer_to_server(api, server)
 
     async def dispose() -> None:
+        await direct.close()
         await engine.dispose()
 
     idempotency = IdempotentRequests(engine, idempotent_requests)

@@ -21,6 +21,7 @@ SQL_ALLOWED = (
     "schema.py",
     "/migrations/",
     "corelib/db.py",
+    "corelib/direct_sql.py",
     "corelib/migrations.py",
     "corelib/outbox.py",
     "corelib/outbox_relay.py",

@@ -1,0 +1,123 @@
+"""The psycopg pool of the statements every payment runs (corelib.direct_sql), on a real
+PostgreSQL: statements in both forms, connections kept and bounded, a connection the
+server dropped replaced, transactions that commit or roll back as a whole."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from corelib.db import autocommit, create_engine, is_database_unavailable, libpq_url
+from corelib.direct_sql import DirectPool, DirectPoolTimeout, direct_statement, fetch_all, rows_of
+
+SCHEMA = "direct_sql_test"
+PID = direct_statement("SELECT pg_backend_pid() AS pid")
+ECHO = direct_statement(
+    "SELECT :word AS word, CAST(:doc AS jsonb) AS doc, CAST('{\"a\": 1}' AS jsonb)::text AS literal,"
+    " '100%' AS percent, CAST(:ids AS text[]) AS ids"
+)
+INSERT = direct_statement(f"INSERT INTO {SCHEMA}.notes (note) VALUES (:note) RETURNING id, note")  # noqa: S608
+COUNT = direct_statement(f"SELECT count(*) AS n FROM {SCHEMA}.notes")  # noqa: S608
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[DirectPool]:
+    engine = create_engine(database_url, application_name="direct-sql-test", pool_size=2)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+        await conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
+        await conn.execute(
+            text(f"CREATE TABLE {SCHEMA}.notes (id bigserial PRIMARY KEY, note text NOT NULL)")
+        )
+    pool = DirectPool(
+        database_url, application_name="direct-sql-test", connections_max=2, checkout_timeout_s=0.5
+    )
+    yield pool
+    await pool.close()
+    async with engine.begin() as conn:
+        await conn.execute(text(f"DROP SCHEMA {SCHEMA} CASCADE"))
+    await engine.dispose()
+
+
+def test_statements_take_psycopgs_parameters_and_keep_casts_and_percent_signs() -> None:
+    statement = direct_statement("SELECT CAST(:rows AS json), x::jsonb, :a_1, '5%' WHERE y = :rows")
+    assert statement.sql == "SELECT CAST(%(rows)s AS json), x::jsonb, %(a_1)s, '5%%' WHERE y = %(rows)s"
+    assert statement.parameters == {"rows", "a_1"}
+    assert str(statement.clause) == "SELECT CAST(:rows AS json), x::jsonb, :a_1, '5%' WHERE y = :rows"
+
+
+async def test_both_kinds_of_connection_read_the_same_rows(pool: DirectPool, database_url: str) -> None:
+    parameters = {"word": "ünïcode", "doc": '{"amount": 100.5, "n": [1, 2]}', "ids": ["a", "b"]}
+    async with pool.connection() as conn:
+        direct = [dict(row) for row in await rows_of(conn, ECHO, parameters)]
+    engine = create_engine(database_url, application_name="direct-sql-test", pool_size=1)
+    try:
+        async with autocommit(engine) as conn:
+            through_sqlalchemy = [dict(row) for row in await rows_of(conn, ECHO, parameters)]
+    finally:
+        await engine.dispose()
+    assert (
+        direct
+        == through_sqlalchemy
+        == [
+            {
+                "word": "ünïcode",
+                "doc": {"amount": 100.5, "n": [1, 2]},
+                "literal": '{"a": 1}',
+                "percent": "100%",
+                "ids": ["a", "b"],
+            }
+        ]
+    )
+
+
+async def test_a_missing_parameter_is_refused_before_the_database_sees_it(pool: DirectPool) -> None:
+    async with pool.connection() as conn:
+        with pytest.raises(ValueError, match="parameters missing"):
+            await fetch_all(conn, ECHO, {"word": "x"})
+
+
+async def test_connections_are_kept_and_bounded(pool: DirectPool) -> None:
+    async with pool.connection() as conn:
+        first = (await fetch_all(conn, PID, {}))[0]["pid"]
+    async with pool.connection() as conn:
+        assert (await fetch_all(conn, PID, {}))[0]["pid"] == first
+    async with pool.connection(), pool.connection():
+        with pytest.raises(DirectPoolTimeout) as waited:
+            async with pool.connection():
+                pass
+    assert is_database_unavailable(waited.value)
+
+
+async def test_a_connection_the_server_dropped_is_replaced(pool: DirectPool, database_url: str) -> None:
+    async with pool.connection() as a, pool.connection() as b:
+        pids = [(await fetch_all(c, PID, {}))[0]["pid"] for c in (a, b)]
+    # The server ends the one the pool lends next (a restart ends them all alike).
+    async with await psycopg.AsyncConnection.connect(libpq_url(database_url), autocommit=True) as admin:
+        await admin.execute("SELECT pg_terminate_backend(%s)", (pids[0],))
+    with pytest.raises(psycopg.OperationalError) as dropped:
+        async with pool.connection() as conn:
+            await fetch_all(conn, PID, {})
+    assert is_database_unavailable(dropped.value)
+    # The dead one is gone, and the idle ones of its time with it: a fresh connection answers.
+    async with pool.connection() as conn:
+        assert (await fetch_all(conn, PID, {}))[0]["pid"] not in pids
+    await asyncio.sleep(0)
+
+
+async def test_a_transaction_commits_whole_or_not_at_all(pool: DirectPool) -> None:
+    async with pool.transaction() as conn:
+        await fetch_all(conn, INSERT, {"note": "one"})
+        await fetch_all(conn, INSERT, {"note": "two"})
+    with pytest.raises(RuntimeError):
+        async with pool.transaction() as conn:
+            await fetch_all(conn, INSERT, {"note": "three"})
+            raise RuntimeError("the unit of work failed")
+    async with pool.connection() as conn:
+        assert (await fetch_all(conn, COUNT, {}))[0]["n"] == 2
+        # Back in the pool in autocommit, outside any transaction.
+        assert conn.autocommit and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
