@@ -132,6 +132,7 @@ class AccountsBook:
         wanted = [a for a in dict.fromkeys(account_ids) if a and len(a) <= ACCOUNT_ID_LENGTH_MAX]
         if not wanted:
             return []
-        async with autocommit(self._engine) as conn:
-            rows = await repository.get_accounts(conn, wanted)
-        return [row for row in rows if row.kind == rules.CUSTOMER]
+        # Asked by the payment path for every account it has not seen yet.
+        async with self._direct.connection() as conn:
+            rows = await repository.accounts_by_id(conn, wanted, for_update=False)
+        return [row for row in rows.values() if row.kind == rules.CUSTOMER]

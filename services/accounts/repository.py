@@ -151,15 +151,6 @@ async def lock_accounts(conn: AsyncConnection, account_ids: list[str]) -> dict[s
     return {row["id"]: row_as(AccountRow, row) for row in rows}
 
 
-async def get_accounts(conn: AsyncConnection, account_ids: list[str]) -> list[AccountRow]:
-    rows = (
-        (await conn.execute(select(*columns_of(accounts, AccountRow)).where(accounts.c.id.in_(account_ids))))
-        .mappings()
-        .all()
-    )
-    return [row_as(AccountRow, row) for row in rows]
-
-
 async def list_accounts(
     conn: AsyncConnection,
     tenant_id: str,
