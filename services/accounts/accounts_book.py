@@ -82,7 +82,8 @@ class AccountsBook:
                 currency_code=currency,
                 metadata=validate_metadata(metadata),
             )
-        assert account is not None
+            assert account is not None
+            await repository.announce_opened(conn, account)
         return account
 
     async def get(self, tenant_id: str, account_id: str) -> AccountRow:

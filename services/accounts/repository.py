@@ -10,6 +10,7 @@ from sqlalchemy import BigInteger, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from corelib.account_announcements import ACCOUNTS_OPENED_CHANNEL, OpenedAccount, announcement
 from corelib.db import columns_of, columns_sql, row_as
 from corelib.direct_sql import AnyConnection, direct_statement, rows_of
 from corelib.outbox import NewEvent, event_rows, insert_events_sql, wake_relay_sql
@@ -135,6 +136,12 @@ async def insert_account(
         .first()
     )
     return None if row is None else row_as(AccountRow, row)
+
+
+async def announce_opened(conn: AsyncConnection, account: AccountRow) -> None:
+    """NOTIFY of the account's opening, delivered when the caller's unit of work commits."""
+    payload = announcement(OpenedAccount(account.id, account.tenant_id, account.currency_code))
+    await conn.execute(select(func.pg_notify(ACCOUNTS_OPENED_CHANNEL, payload)))
 
 
 async def get_account(

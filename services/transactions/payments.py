@@ -253,6 +253,7 @@ class Payments:
         engine: AsyncEngine,
         direct: DirectPool,
         ledger: LedgerClient,
+        directory: AccountDirectory,
         steps: SagaSteps,
         timing: RailTiming,
         *,
@@ -263,7 +264,7 @@ class Payments:
         # A payment's creation and its outcome: a statement each, on psycopg itself.
         self._direct = direct
         self._ledger = ledger
-        self._directory = AccountDirectory(ledger)
+        self._directory = directory
         self._steps = steps
         self._timing = timing
         self._render = render

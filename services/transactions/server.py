@@ -14,13 +14,16 @@ import grpc
 from payment_engine_protos.transactions.v1 import transactions_pb2, transactions_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from corelib.account_announcements import ACCOUNTS_OPENED_CHANNEL
 from corelib.auth_client import ServiceTokenSource, remote_authenticator
 from corelib.authentication import Authenticator
 from corelib.config import Settings
 from corelib.direct_sql import DirectPool
 from corelib.grpc_server import ServiceProcess, periodic_job, run_service
 from corelib.idempotency import IdempotentRequests, purge_job
+from corelib.invalidation_feed import InvalidationFeed
 from corelib.outbox_relay import outbox_relay_job
+from services.transactions.account_directory import AccountDirectory
 from services.transactions.api import TransactionsApi, render_created
 from services.transactions.cancellation import Cancellation
 from services.transactions.debit_authorizations import DebitAuthorizations
@@ -58,6 +61,13 @@ def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Auth
     ledger = LedgerClient(grpc.aio.insecure_channel(settings.accounts_addr), tokens)
     timing = rail_timing(settings)
     steps = SagaSteps(engine, ledger)
+    directory = AccountDirectory(ledger)
+    announcements = InvalidationFeed(
+        settings.direct_database_url,
+        ACCOUNTS_OPENED_CHANNEL,
+        on_message=directory.on_announcement,
+        on_resync=directory.resync,
+    )
     direct = DirectPool(
         settings.database_url,
         application_name="transactions-payments",
@@ -66,7 +76,16 @@ def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Auth
     )
     worker = SagaWorker(engine, direct, ledger, steps, timing, render_created, sandbox=settings.is_sandbox)
     api = TransactionsApi(
-        Payments(engine, direct, ledger, steps, timing, render=render_created, sandbox=settings.is_sandbox),
+        Payments(
+            engine,
+            direct,
+            ledger,
+            directory,
+            steps,
+            timing,
+            render=render_created,
+            sandbox=settings.is_sandbox,
+        ),
         PaymentQueries(engine),
         Cancellation(engine),
         DebitAuthorizations(engine, ledger),
@@ -93,7 +112,7 @@ def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Auth
             outbox_relay_job(settings, engine, outbox, auth_client, service_name="transactions"),
             purge_job(idempotency),
         ],
-        listeners=[remote.revocation_feed.run],
+        listeners=[remote.revocation_feed.run, announcements.run],
         on_stop=[dispose],
         idempotency=idempotency,
         # Payment creation keeps each payment's key in the same transaction as the

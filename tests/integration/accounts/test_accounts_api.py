@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import grpc
+import psycopg
 import pytest
 from google.protobuf import json_format, struct_pb2
 from payment_engine_protos.accounts.v1 import accounts_pb2 as pb
 
+from corelib.account_announcements import ACCOUNTS_OPENED_CHANNEL, OpenedAccount, opened_account
+from corelib.db import libpq_url
 from tests.harness.engine import EngineHandle
 from tests.harness.grpc_clients import Tenant, accounts_stub, decoded_error, new_tenant, sandbox_tenant
 
@@ -189,3 +192,19 @@ def test_scopes_are_enforced(engine_stack: EngineHandle) -> None:
     with pytest.raises(grpc.RpcError) as anonymous:
         accounts_stub(engine_stack).ListAccounts(pb.ListAccountsRequest())
     assert reason_of(anonymous.value) == "UNAUTHORIZED"
+
+
+def test_opening_an_account_announces_it_to_the_payment_path(
+    engine_stack: EngineHandle, tenant: Tenant
+) -> None:
+    """The transactions service learns an account's owner and currency when it is opened
+    (corelib.account_announcements), not with a question at its first payment."""
+    with psycopg.connect(libpq_url(engine_stack.database_url), autocommit=True) as listener:
+        listener.execute(f"LISTEN {ACCOUNTS_OPENED_CHANNEL}")
+        with pytest.raises(grpc.RpcError):
+            open_account(engine_stack, tenant, currency="XXX")
+        account = open_account(engine_stack, tenant, currency="EUR")
+        # Every announcement of this tenant's within a second (NOTIFY travels at commit).
+        heard = [opened_account(note.payload) for note in listener.notifies(timeout=1.0)]
+    ours = [opened for opened in heard if opened is not None and opened.tenant_id == tenant.tenant_id]
+    assert ours == [OpenedAccount(account.id, tenant.tenant_id, "EUR")]
