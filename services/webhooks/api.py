@@ -117,22 +117,13 @@ checked_by_handler(webhooks_pb2.PublishEventsRequest)
 def incoming_event(message: webhooks_pb2.Event) -> IncomingEvent:
     """Raises HoldsNul when any string of the event holds U+0000 (PublishEvents turns it
     into the call pipeline's error)."""
-    if NUL in message.event_id or NUL in message.tenant_id or NUL in message.event_type:
-        raise HoldsNul(message.event_id)
+    _check_names(message)
     data = struct_to_dict(message.data)
-    return IncomingEvent(
-        event_id=message.event_id,
-        tenant_id=message.tenant_id,
-        event_type=message.event_type,
-        created_at=from_timestamp(message.created_at) if message.HasField("created_at") else None,
-        data=data,
-        data_json=orjson.dumps(data),
-    )
+    return _incoming(message, data, orjson.dumps(data))
 
 
 def incoming_encoded_event(index: int, message: webhooks_pb2.EncodedEvent) -> IncomingEvent:
-    if NUL in message.event_id or NUL in message.tenant_id or NUL in message.event_type:
-        raise HoldsNul(message.event_id)
+    _check_names(message)
     where = f"encodedEvents[{index}].dataJson"
     try:
         data = data_from_json(message.data_json)
@@ -146,13 +137,24 @@ def incoming_encoded_event(index: int, message: webhooks_pb2.EncodedEvent) -> In
         raise ServiceError(
             "INVALID_REQUEST", str(exc), {"field": where, "eventId": message.event_id[:64]}
         ) from exc
+    return _incoming(message, data, message.data_json)
+
+
+def _check_names(message: webhooks_pb2.Event | webhooks_pb2.EncodedEvent) -> None:
+    if NUL in message.event_id or NUL in message.tenant_id or NUL in message.event_type:
+        raise HoldsNul(message.event_id)
+
+
+def _incoming(
+    message: webhooks_pb2.Event | webhooks_pb2.EncodedEvent, data: dict[str, Any], data_json: bytes
+) -> IncomingEvent:
     return IncomingEvent(
         event_id=message.event_id,
         tenant_id=message.tenant_id,
         event_type=message.event_type,
         created_at=from_timestamp(message.created_at) if message.HasField("created_at") else None,
         data=data,
-        data_json=message.data_json,
+        data_json=data_json,
     )
 
 
