@@ -72,7 +72,8 @@ async def rows_of(
     """The statement's rows on either kind of connection: a repository function serves
     the callers on psycopg and those inside a SQLAlchemy unit of work alike."""
     if isinstance(conn, AsyncConnection):
-        return (await conn.execute(statement.clause, parameters)).mappings().all()
+        result = await conn.execute(statement.clause, parameters)
+        return result.mappings().all() if result.returns_rows else []
     return await fetch_all(conn, statement, parameters)
 
 

@@ -41,8 +41,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.elements import TextClause
 
+from corelib.direct_sql import AnyConnection, DirectStatement, direct_statement, rows_of
 from corelib.ids import new_id
 from corelib.row_sets import json_rows
 
@@ -127,16 +127,18 @@ class NewEvent:
 
 
 _known_event_types: set[str] = set()
-_insert_many_by_table: dict[str, TextClause] = {}
+_insert_many_by_table: dict[str, DirectStatement] = {}
 
 
-def _insert_many(table: Table) -> TextClause:
+def _insert_many(table: Table) -> DirectStatement:
     statement = _insert_many_by_table.get(table.fullname)
     if statement is None:
         # The insert and the relay's wake-up in one statement; PostgreSQL delivers the
         # notification when the transaction commits, and folds repeats into one.
         recorded = insert_events_sql(table, "rows")
-        statement = text(f"WITH recorded AS ({recorded}) SELECT {wake_relay_sql(table, 'recorded')}")
+        statement = direct_statement(
+            f"WITH recorded AS ({recorded}) SELECT {wake_relay_sql(table, 'recorded')} AS relay_woken"
+        )
         _insert_many_by_table[table.fullname] = statement
     return statement
 
@@ -186,12 +188,12 @@ def wake_relay_sql(table: Table, recorded: str) -> str:
     return f"(SELECT pg_notify('{channel}', '') FROM (SELECT 1 FROM {recorded} LIMIT 1) AS any_event)"  # noqa: S608 — names
 
 
-async def record_events(conn: AsyncConnection, table: Table, events: Sequence[NewEvent]) -> list[str]:
+async def record_events(conn: AnyConnection, table: Table, events: Sequence[NewEvent]) -> list[str]:
     """Writes many events in the caller's unit of work with one statement; their evt_ ids."""
     if not events:
         return []
     rows = event_rows(events)
-    await conn.execute(_insert_many(table), {"rows": json_rows(rows)})
+    await rows_of(conn, _insert_many(table), {"rows": json_rows(rows)})
     return [str(row["event_id"]) for row in rows]
 
 

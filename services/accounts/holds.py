@@ -23,9 +23,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final, TypeAlias, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from corelib.db import autocommit, unit_of_work
+from corelib.db import autocommit
 from corelib.direct_sql import DirectConnection, DirectPool
 from corelib.errors import ServiceError
 from corelib.ids import new_id
@@ -401,12 +401,14 @@ class Holds:
             except ServiceError as error:
                 results[index] = error
         if checked:
-            async with unit_of_work(self._engine) as conn:
+            async with self._direct.transaction() as conn:
                 for index, outcome in (await self._post(conn, checked)).items():
                     results[index] = outcome
         return [result for result in results if result is not None]
 
-    async def _post(self, conn: AsyncConnection, orders: dict[int, PostOrder]) -> dict[int, Outcome[HoldRow]]:
+    async def _post(
+        self, conn: DirectConnection, orders: dict[int, PostOrder]
+    ) -> dict[int, Outcome[HoldRow]]:
         holds = await repository.get_holds(conn, [o.hold_id for o in orders.values()], for_update=True)
         account_ids = [h.account_id for h in holds.values()] + [o.payee_account_id for o in orders.values()]
         balances = _Balances(await repository.accounts_by_id(conn, account_ids, for_update=True))
@@ -490,12 +492,12 @@ class Holds:
             except ServiceError as error:
                 results[index] = error
         if checked:
-            async with unit_of_work(self._engine) as conn:
+            async with self._direct.transaction() as conn:
                 for index, outcome in (await self._void(conn, checked)).items():
                     results[index] = outcome
         return [result for result in results if result is not None]
 
-    async def _void(self, conn: AsyncConnection, hold_ids: dict[int, str]) -> dict[int, Outcome[HoldRow]]:
+    async def _void(self, conn: DirectConnection, hold_ids: dict[int, str]) -> dict[int, Outcome[HoldRow]]:
         holds = await repository.get_holds(conn, list(hold_ids.values()), for_update=True)
         to_void = {h.id: h for h in holds.values() if h.status == rules.HELD}
         balances = _Balances(

@@ -335,8 +335,8 @@ _ADD_TO_BALANCES_SQL = f"""
     WHERE a.id = d.id AND a.id = ANY(CAST(:delta_ids AS text[]))
     RETURNING {_ACCOUNT_SQL_COLUMNS}
     """  # noqa: S608
-_ADD_TO_BALANCES_MANY = text(_ADD_TO_BALANCES_SQL)
-_FINISH_HOLDS = text(
+_ADD_TO_BALANCES_MANY = direct_statement(_ADD_TO_BALANCES_SQL)
+_FINISH_HOLDS = direct_statement(
     f"""
     UPDATE accounts.holds AS h
     SET status = f.status, payee_account_id = f.payee_account_id, journal_entry_id = f.journal_entry_id,
@@ -353,7 +353,7 @@ _INSERT_JOURNAL_ENTRIES_SQL = """
          AS e(id text, tenant_id text, kind text, transaction_id text, description text)
     WHERE {condition}
     """
-_INSERT_JOURNAL_ENTRIES = text(_INSERT_JOURNAL_ENTRIES_SQL.format(condition="TRUE"))
+_INSERT_JOURNAL_ENTRIES = direct_statement(_INSERT_JOURNAL_ENTRIES_SQL.format(condition="TRUE"))
 _INSERT_POSTINGS_SQL = """
     INSERT INTO accounts.postings
         (id, tenant_id, journal_entry_id, account_id, amount_minor, currency_code, balance_after_minor,
@@ -363,7 +363,7 @@ _INSERT_POSTINGS_SQL = """
               currency_code text, balance_after_minor bigint, transaction_id text, description text)
     WHERE {condition}
     """
-_INSERT_POSTINGS = text(_INSERT_POSTINGS_SQL.format(condition="TRUE"))
+_INSERT_POSTINGS = direct_statement(_INSERT_POSTINGS_SQL.format(condition="TRUE"))
 # Everything a batch of holds writes, once decided, in one statement: the holds (a hold
 # id that exists already is skipped, and the caller sees it missing from the answer), the
 # journal entries and postings of holds posted at once (only of holds written: a transfer
@@ -508,26 +508,24 @@ def _posting_rows(entries: list[NewJournalEntry]) -> str:
 
 
 async def add_to_balances_many(
-    conn: AsyncConnection, deltas: dict[str, tuple[int, int]]
+    conn: AnyConnection, deltas: dict[str, tuple[int, int]]
 ) -> dict[str, AccountRow]:
     """One UPDATE for many accounts: account id → (current delta, held delta)."""
     if not deltas:
         return {}
-    rows = (await conn.execute(_ADD_TO_BALANCES_MANY, _delta_parameters(deltas))).mappings().all()
+    rows = await rows_of(conn, _ADD_TO_BALANCES_MANY, _delta_parameters(deltas))
     return {row["id"]: row_as(AccountRow, row) for row in rows}
 
 
-async def finish_holds(conn: AsyncConnection, outcomes: list[HoldOutcome]) -> dict[str, HoldRow]:
+async def finish_holds(conn: AnyConnection, outcomes: list[HoldOutcome]) -> dict[str, HoldRow]:
     if not outcomes:
         return {}
-    rows = (
-        (await conn.execute(_FINISH_HOLDS, {"rows": json_rows(vars(o) for o in outcomes)})).mappings().all()
-    )
+    rows = await rows_of(conn, _FINISH_HOLDS, {"rows": json_rows(vars(o) for o in outcomes)})
     return {row["id"]: row_as(HoldRow, row) for row in rows}
 
 
-async def insert_journal_entries(conn: AsyncConnection, entries: list[NewJournalEntry]) -> None:
+async def insert_journal_entries(conn: AnyConnection, entries: list[NewJournalEntry]) -> None:
     if not entries:
         return
-    await conn.execute(_INSERT_JOURNAL_ENTRIES, {"journal": _journal_rows(entries)})
-    await conn.execute(_INSERT_POSTINGS, {"postings": _posting_rows(entries)})
+    await rows_of(conn, _INSERT_JOURNAL_ENTRIES, {"journal": _journal_rows(entries)})
+    await rows_of(conn, _INSERT_POSTINGS, {"postings": _posting_rows(entries)})
