@@ -41,6 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import TextClause
 
 from corelib.direct_sql import AnyConnection, DirectStatement, direct_statement, rows_of
 from corelib.ids import new_id
@@ -216,6 +217,29 @@ class OutboxEvent:
         return data
 
 
+_take_oldest_by_table: dict[str, TextClause] = {}
+
+
+def _take_oldest(table: Table) -> TextClause:
+    """The rows are chosen once, in a MATERIALIZED CTE: as `id IN (SELECT … LIMIT n FOR
+    UPDATE SKIP LOCKED)` the planner may run the subquery again for each outer row it
+    visits — on a large outbox after a burst it deleted (and handed on) more than `n`
+    rows, which the webhooks service refused as a whole, and scanned long enough to
+    reach the statement timeout."""
+    statement = _take_oldest_by_table.get(table.fullname)
+    if statement is None:
+        statement = text(
+            f"WITH picked AS MATERIALIZED ("  # noqa: S608 — a table name
+            f" SELECT id FROM {table.fullname} WHERE id > :after_id ORDER BY id LIMIT :limit"
+            " FOR UPDATE SKIP LOCKED)"
+            f" DELETE FROM {table.fullname} AS o USING picked WHERE o.id = picked.id"
+            # The payload as text: parsing it here would only have it encoded again.
+            " RETURNING o.id, o.event_id, o.tenant_id, o.event_type, o.payload::text AS payload, o.created_at"
+        )
+        _take_oldest_by_table[table.fullname] = statement
+    return statement
+
+
 async def take_unpublished(
     conn: AsyncConnection, table: Table, *, limit: int, after_id: int = 0
 ) -> list[OutboxEvent]:
@@ -224,29 +248,7 @@ async def take_unpublished(
     SKIP LOCKED lets relay replicas take disjoint batches instead of queueing behind one
     another; the webhooks service keeps the events themselves, so nothing is kept here
     once published."""
-    oldest = (
-        select(table.c.id)
-        .where(table.c.id > after_id)
-        .order_by(table.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    rows = (
-        await conn.execute(
-            table.delete()
-            .where(table.c.id.in_(oldest))
-            .returning(
-                table.c.id,
-                table.c.event_id,
-                table.c.tenant_id,
-                table.c.event_type,
-                # As text: parsing it here would only have it encoded again for the call.
-                table.c.payload.cast(Text).label("payload"),
-                table.c.created_at,
-            )
-        )
-    ).all()
+    rows = (await conn.execute(_take_oldest(table), {"after_id": after_id, "limit": limit})).all()
     events = [
         OutboxEvent(
             row_id=row.id,

@@ -116,7 +116,9 @@ async def relay_once(
         if not events:
             return 0
         async with asyncio.timeout(PUBLISH_TIMEOUT_S):
-            await publish(events)
+            # Never more per call than PublishEvents takes, whatever a round returned.
+            for start in range(0, len(events), BATCH_SIZE_LIMIT):
+                await publish(events[start : start + BATCH_SIZE_LIMIT])
     if position is not None:
         position.published(events)
     return len(events)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from corelib.auth_client import AuthClient, ServiceTokenSource
 from corelib.db import create_engine
-from corelib.outbox import OutboxEvent, outbox_table, record_event
+from corelib.outbox import NewEvent, OutboxEvent, outbox_table, record_event, record_events, take_unpublished
 from corelib.outbox_relay import LOOKBACK_IDS, RelayPosition, relay_once, run_relay, webhooks_publisher
 from tests.integration.webhooks.receivers import Receiver
 from tests.integration.webhooks.stack import SERVICE_SECRET, WebhooksStack, eventually, running_webhooks
@@ -249,3 +249,31 @@ async def test_a_webhooks_service_that_predates_encoded_events_gets_them_as_stru
         await auth_channel.close()
         await upstream.close()
         await older.stop(None)
+
+
+async def test_a_round_takes_at_most_its_limit_oldest_first_from_a_large_outbox(
+    producer: tuple[AsyncEngine, Table],
+) -> None:
+    """A burst leaves thousands of rows (and the index entries of deleted ones): every
+    round still takes at most its limit, oldest first, and each row once."""
+    engine, table = producer
+    async with engine.begin() as conn:
+        await record_events(
+            conn,
+            table,
+            [
+                NewEvent(tenant_id="org_test", event_type="transaction.created", data={"n": n})
+                for n in range(3000)
+            ],
+        )
+        # Rows deleted in a first pass, as a relay leaves them until vacuum.
+        await conn.execute(text(f"DELETE FROM {table.fullname} WHERE id % 3 = 0"))  # noqa: S608
+    taken: list[int] = []
+    for _ in range(100):
+        async with engine.begin() as conn:
+            events = await take_unpublished(conn, table, limit=150, after_id=taken[-1] if taken else 0)
+        assert len(events) <= 150
+        if not events:
+            break
+        taken += [event.row_id for event in events]
+    assert taken == sorted(taken) and len(taken) == len(set(taken)) == 2000
