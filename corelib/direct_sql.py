@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
 import psycopg
-import structlog
 from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import set_json_loads
 from sqlalchemy import text
@@ -38,8 +37,6 @@ from corelib.db import (
     libpq_url,
 )
 
-log = structlog.get_logger("corelib.direct_sql")
-
 # A `:name` parameter, not the second colon of a `::type` cast.
 _PARAMETER: Final = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 CONNECTIONS_MAX_LIMIT: Final = 64
@@ -51,23 +48,21 @@ AnyConnection: TypeAlias = "AsyncConnection | DirectConnection"
 
 @dataclass(frozen=True)
 class DirectStatement:
-    """A statement in psycopg's form, with the names of its parameters, and as
-    SQLAlchemy's `text()` for a caller that runs it inside a SQLAlchemy unit of work."""
+    """A statement in psycopg's form, and as SQLAlchemy's `text()` for a caller that runs
+    it inside a SQLAlchemy unit of work."""
 
     sql: str
-    parameters: frozenset[str]
     clause: TextClause
 
 
 def direct_statement(sql: str) -> DirectStatement:
     """SQL written with SQLAlchemy's `:name` parameters, in psycopg's `%(name)s` form (a
     literal `%` doubled)."""
-    names = frozenset(_PARAMETER.findall(sql))
-    return DirectStatement(_PARAMETER.sub(r"%(\1)s", sql.replace("%", "%%")), names, text(sql))
+    return DirectStatement(_PARAMETER.sub(r"%(\1)s", sql.replace("%", "%%")), text(sql))
 
 
 async def rows_of(
-    conn: AsyncConnection | DirectConnection, statement: DirectStatement, parameters: Mapping[str, Any]
+    conn: AnyConnection, statement: DirectStatement, parameters: Mapping[str, Any]
 ) -> Sequence[Mapping[Any, Any]]:
     """The statement's rows on either kind of connection: a repository function serves
     the callers on psycopg and those inside a SQLAlchemy unit of work alike."""
@@ -84,10 +79,8 @@ class DirectPoolTimeout(DatabaseUnavailable):
 async def fetch_all(
     conn: DirectConnection, statement: DirectStatement, parameters: Mapping[str, Any]
 ) -> list[DictRow]:
-    """The statement's rows as dicts (none for a statement without RETURNING)."""
-    missing = statement.parameters - parameters.keys()
-    if missing:
-        raise ValueError(f"parameters missing: {sorted(missing)}")
+    """The statement's rows as dicts (none for a statement without RETURNING). psycopg
+    refuses a missing parameter before anything is sent."""
     async with conn.cursor() as cursor:
         await cursor.execute(statement.sql, parameters)
         return await cursor.fetchall() if cursor.description is not None else []

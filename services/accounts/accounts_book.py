@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib import pagination
 from corelib.db import autocommit, unit_of_work
@@ -35,11 +35,7 @@ async def load_visible(
 ) -> AccountRow:
     if not account_id or len(account_id) > ACCOUNT_ID_LENGTH_MAX:
         raise _not_found(account_id[:ACCOUNT_ID_LENGTH_MAX])
-    if for_update:
-        assert isinstance(conn, AsyncConnection), "a lock needs the caller's unit of work"
-        account = await repository.get_account(conn, account_id, for_update=True)
-    else:
-        account = await repository.account_by_id(conn, account_id)
+    account = await repository.account_by_id(conn, account_id, for_update=for_update)
     if account is None or not visible(account, tenant_id):
         raise _not_found(account_id)
     return account

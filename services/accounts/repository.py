@@ -79,8 +79,6 @@ class NewPosting:
 # its cache key on every call costs more CPU than the round trip to PostgreSQL.
 _ACCOUNT_COLUMNS = columns_of(accounts, AccountRow)
 _HOLD_COLUMNS = columns_of(holds, HoldRow)
-_GET_ACCOUNT = select(*_ACCOUNT_COLUMNS).where(accounts.c.id == bindparam("account_id"))
-_GET_ACCOUNT_FOR_UPDATE = _GET_ACCOUNT.with_for_update()
 _LOCK_ACCOUNTS = (
     select(*_ACCOUNT_COLUMNS)
     .where(accounts.c.id.in_(bindparam("account_ids", expanding=True)))
@@ -142,14 +140,6 @@ async def announce_opened(conn: AsyncConnection, account: AccountRow) -> None:
     """NOTIFY of the account's opening, delivered when the caller's unit of work commits."""
     payload = announcement(OpenedAccount(account.id, account.tenant_id, account.currency_code))
     await conn.execute(select(func.pg_notify(ACCOUNTS_OPENED_CHANNEL, payload)))
-
-
-async def get_account(
-    conn: AsyncConnection, account_id: str, *, for_update: bool = False
-) -> AccountRow | None:
-    query = _GET_ACCOUNT_FOR_UPDATE if for_update else _GET_ACCOUNT
-    row = (await conn.execute(query, {"account_id": account_id})).mappings().first()
-    return None if row is None else row_as(AccountRow, row)
 
 
 async def lock_accounts(conn: AsyncConnection, account_ids: list[str]) -> dict[str, AccountRow]:
@@ -311,9 +301,9 @@ _ACCOUNTS_BY_ID = (
 )
 _GET_ACCOUNTS_BY_ID = direct_statement(_ACCOUNTS_BY_ID)
 _LOCK_ACCOUNTS_BY_ID = direct_statement(_ACCOUNTS_BY_ID + " ORDER BY a.id FOR UPDATE")
-_ACCOUNT_BY_ID = direct_statement(
-    f"SELECT {_ACCOUNT_SQL_COLUMNS} FROM accounts.accounts a WHERE a.id = :account_id"  # noqa: S608
-)
+_ACCOUNT_BY_ID_SQL = f"SELECT {_ACCOUNT_SQL_COLUMNS} FROM accounts.accounts a WHERE a.id = :account_id"  # noqa: S608
+_ACCOUNT_BY_ID = direct_statement(_ACCOUNT_BY_ID_SQL)
+_LOCK_ACCOUNT_BY_ID = direct_statement(_ACCOUNT_BY_ID_SQL + " FOR UPDATE")
 _INSERT_HOLDS_SQL = f"""
     INSERT INTO accounts.holds AS h
         (id, tenant_id, account_id, amount_minor, currency_code, status, description, payee_account_id,
@@ -439,8 +429,11 @@ async def accounts_by_id(
     return {row["id"]: row_as(AccountRow, row) for row in rows}
 
 
-async def account_by_id(conn: AnyConnection, account_id: str) -> AccountRow | None:
-    rows = await rows_of(conn, _ACCOUNT_BY_ID, {"account_id": account_id})
+async def account_by_id(
+    conn: AnyConnection, account_id: str, *, for_update: bool = False
+) -> AccountRow | None:
+    query = _LOCK_ACCOUNT_BY_ID if for_update else _ACCOUNT_BY_ID
+    rows = await rows_of(conn, query, {"account_id": account_id})
     return row_as(AccountRow, rows[0]) if rows else None
 
 
