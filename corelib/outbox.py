@@ -220,19 +220,21 @@ class OutboxEvent:
 _take_oldest_by_table: dict[str, TextClause] = {}
 
 
-def _take_oldest(table: Table) -> TextClause:
+def take_oldest_statement(table: Table) -> TextClause:
     """The rows are chosen once, in a MATERIALIZED CTE: as `id IN (SELECT … LIMIT n FOR
     UPDATE SKIP LOCKED)` the planner may run the subquery again for each outer row it
     visits — on a large outbox after a burst it deleted (and handed on) more than `n`
     rows, which the webhooks service refused as a whole, and scanned long enough to
-    reach the statement timeout."""
+    reach the statement timeout. The delete then finds them by primary key through an
+    array built once: joined to the CTE (whose size the planner cannot know) it may
+    instead walk the whole outbox and compare each row with every chosen id."""
     statement = _take_oldest_by_table.get(table.fullname)
     if statement is None:
         statement = text(
             f"WITH picked AS MATERIALIZED ("  # noqa: S608 — a table name
             f" SELECT id FROM {table.fullname} WHERE id > :after_id ORDER BY id LIMIT :limit"
             " FOR UPDATE SKIP LOCKED)"
-            f" DELETE FROM {table.fullname} AS o USING picked WHERE o.id = picked.id"
+            f" DELETE FROM {table.fullname} AS o WHERE o.id = ANY(ARRAY(SELECT id FROM picked))"
             # The payload as text: parsing it here would only have it encoded again.
             " RETURNING o.id, o.event_id, o.tenant_id, o.event_type, o.payload::text AS payload, o.created_at"
         )
@@ -248,7 +250,7 @@ async def take_unpublished(
     SKIP LOCKED lets relay replicas take disjoint batches instead of queueing behind one
     another; the webhooks service keeps the events themselves, so nothing is kept here
     once published."""
-    rows = (await conn.execute(_take_oldest(table), {"after_id": after_id, "limit": limit})).all()
+    rows = (await conn.execute(take_oldest_statement(table), {"after_id": after_id, "limit": limit})).all()
     events = [
         OutboxEvent(
             row_id=row.id,

@@ -17,7 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from corelib.auth_client import AuthClient, ServiceTokenSource
 from corelib.db import create_engine
-from corelib.outbox import NewEvent, OutboxEvent, outbox_table, record_event, record_events, take_unpublished
+from corelib.outbox import (
+    NewEvent,
+    OutboxEvent,
+    outbox_table,
+    record_event,
+    record_events,
+    take_oldest_statement,
+    take_unpublished,
+)
 from corelib.outbox_relay import LOOKBACK_IDS, RelayPosition, relay_once, run_relay, webhooks_publisher
 from tests.integration.webhooks.receivers import Receiver
 from tests.integration.webhooks.stack import SERVICE_SECRET, WebhooksStack, eventually, running_webhooks
@@ -277,3 +285,49 @@ async def test_a_round_takes_at_most_its_limit_oldest_first_from_a_large_outbox(
             break
         taken += [event.row_id for event in events]
     assert taken == sorted(taken) and len(taken) == len(set(taken)) == 2000
+
+
+def _plan_nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
+    nodes = [node]
+    for child in node.get("Plans", []):
+        nodes += _plan_nodes(child)
+    return nodes
+
+
+async def test_a_round_finds_its_rows_by_primary_key_however_large_the_outbox(
+    producer: tuple[AsyncEngine, Table],
+) -> None:
+    """The delete reaches the chosen rows through the primary key whatever the planner
+    believes of the outbox's size: joined to them instead, it may walk the whole outbox
+    and compare every row with every chosen id — a round grows with the backlog times
+    its limit."""
+    engine, table = producer
+    async with engine.begin() as conn:
+        await record_events(
+            conn,
+            table,
+            [
+                NewEvent(tenant_id="org_test", event_type="transaction.created", data={"n": n})
+                for n in range(3000)
+            ],
+        )
+    for analyzed in (False, True):
+        if analyzed:
+            async with engine.begin() as conn:
+                await conn.execute(text(f"ANALYZE {table.fullname}"))
+        async with engine.connect() as conn:
+            statement = take_oldest_statement(table)
+            explained = await conn.execute(
+                text(f"EXPLAIN (FORMAT JSON) {statement.text}"), {"after_id": 0, "limit": 200}
+            )
+            nodes = _plan_nodes(explained.scalar_one()[0]["Plan"])
+        outbox_scans = [
+            n
+            for n in nodes
+            if (n.get("Relation Name"), n.get("Alias")) == ("outbox", "o") and n["Node Type"] != "ModifyTable"
+        ]
+        assert outbox_scans, nodes
+        # An index scan's condition, or a bitmap scan's recheck of it.
+        conditions = [scan.get("Index Cond", "") + scan.get("Recheck Cond", "") for scan in outbox_scans]
+        assert all("ANY" in condition for condition in conditions), outbox_scans
+        assert not any("Join Filter" in n for n in nodes), nodes
