@@ -145,9 +145,17 @@ async def autocommit(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         yield connection
 
 
+# A row class's field names, looked up once: `fields()` builds its tuple on every call,
+# and the payment path turns thousands of rows a second into dataclasses.
+_field_names: dict[type[Any], tuple[str, ...]] = {}
+
+
 def row_as(cls: type[RowT], mapping: Mapping[Any, Any]) -> RowT:
     """A repository's frozen dataclass from a result row, field by field."""
-    return cls(**{field.name: mapping[field.name] for field in fields(cls)})  # type: ignore[arg-type]
+    names = _field_names.get(cls)
+    if names is None:
+        names = _field_names[cls] = tuple(field.name for field in fields(cls))  # type: ignore[arg-type]
+    return cls(**{name: mapping[name] for name in names})
 
 
 def columns_sql(cls: type[Any], alias: str) -> str:
