@@ -3,7 +3,7 @@ many at a time.
 
 Each step runs for a whole batch in one unit of work: the accounts it touches are
 locked once, in id order; the rules decide item by item, in order, against the balances
-as the batch has left them so far; then a few set-based statements write everything —
+as the batch has left them so far; then one set-based statement writes everything —
 one balance update per account (a hot account is written once per batch, not once per
 payment), the holds, the journal entries with their postings, and the balance events.
 One item's refusal is its own result and never fails the others, unless the caller asked
@@ -30,7 +30,7 @@ from corelib.direct_sql import DirectConnection, DirectPool
 from corelib.errors import ServiceError
 from corelib.ids import new_id
 from corelib.money import AMOUNT_MINOR_MAX, major_from_minor, validate_currency
-from corelib.outbox import NewEvent, record_events
+from corelib.outbox import NewEvent
 from corelib.timestamps import utc_now
 from services.accounts import repository, rules
 from services.accounts.balance_events import EVENT_TYPE as BALANCE_UPDATED
@@ -42,7 +42,6 @@ from services.accounts.repository import (
     NewJournalEntry,
     NewPosting,
 )
-from services.accounts.schema import outbox
 
 DESCRIPTION_LENGTH_MAX: Final = 500
 HOLD_ID_LENGTH_MAX: Final = 64
@@ -440,11 +439,10 @@ class Holds:
             entries.append(entry)
             finished[hold.id] = HoldOutcome(hold.id, rules.POSTED, order.payee_account_id, entry.id)
             events.extend(_payment_events(balances, hold.id, hold.account_id, order.payee_account_id))
-        await repository.insert_journal_entries(conn, entries)
-        await repository.add_to_balances_many(conn, balances.deltas())
-        written = await repository.finish_holds(conn, list(finished.values()))
+        written = await repository.write_finished_holds(
+            conn, list(finished.values()), entries, balances.deltas(), events
+        )
         assert len(written) == len(finished), "a locked HELD hold changed under the batch"
-        await record_events(conn, outbox, events)
         for index, order in orders.items():
             if index not in outcomes:
                 outcomes[index] = written[order.hold_id]
@@ -521,12 +519,14 @@ class Holds:
             event = balances.balance_event(hold.account_id, cause="hold_released", transaction_id=hold.id)
             if event is not None:
                 events.append(event)
-        await repository.add_to_balances_many(conn, balances.deltas())
-        written = await repository.finish_holds(
-            conn, [HoldOutcome(hold.id, rules.VOIDED, None, None) for hold in voiding]
+        written = await repository.write_finished_holds(
+            conn,
+            [HoldOutcome(hold.id, rules.VOIDED, None, None) for hold in voiding],
+            [],
+            balances.deltas(),
+            events,
         )
         assert len(written) == len(voiding), "a locked HELD hold changed under the batch"
-        await record_events(conn, outbox, events)
         for index, hold_id in hold_ids.items():
             if index not in outcomes:
                 outcomes[index] = written[hold_id]

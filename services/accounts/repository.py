@@ -325,18 +325,6 @@ _ADD_TO_BALANCES_SQL = f"""
     WHERE a.id = d.id AND a.id = ANY(CAST(:delta_ids AS text[]))
     RETURNING {_ACCOUNT_SQL_COLUMNS}
     """  # noqa: S608
-_ADD_TO_BALANCES_MANY = direct_statement(_ADD_TO_BALANCES_SQL)
-_FINISH_HOLDS = direct_statement(
-    f"""
-    UPDATE accounts.holds AS h
-    SET status = f.status, payee_account_id = f.payee_account_id, journal_entry_id = f.journal_entry_id,
-        updated_at = now()
-    FROM json_to_recordset(CAST(:rows AS json))
-         AS f(id text, status text, payee_account_id text, journal_entry_id text)
-    WHERE h.id = f.id AND h.status = 'HELD'
-    RETURNING {_HOLD_SQL_COLUMNS}
-    """  # noqa: S608
-)
 _INSERT_JOURNAL_ENTRIES_SQL = """
     INSERT INTO accounts.journal_entries (id, tenant_id, kind, transaction_id, description)
     SELECT * FROM json_to_recordset(CAST(:journal AS json))
@@ -368,6 +356,32 @@ _WRITE_PLACED_HOLDS = direct_statement(
     balances AS ({_ADD_TO_BALANCES_SQL}),
     recorded AS ({insert_events_sql(outbox, "events")})
     SELECT h.*, {wake_relay_sql(outbox, "recorded")} AS relay_woken FROM placed AS h
+    """  # noqa: S608
+)
+
+
+# A decided batch of posts or voids in one statement: the holds move from HELD (a hold
+# that is not HELD any more is skipped, and the caller sees it missing from the answer),
+# the journal entries and postings of the holds posted (only of holds moved), the balance
+# changes and the events. The holds moved; a batch with a hold missing from them is
+# rolled back by its caller.
+_OF_FINISHED = "{alias}.transaction_id IN (SELECT id FROM finished)"
+_WRITE_FINISHED_HOLDS = direct_statement(
+    f"""
+    WITH finished AS (
+        UPDATE accounts.holds AS h
+        SET status = f.status, payee_account_id = f.payee_account_id, journal_entry_id = f.journal_entry_id,
+            updated_at = now()
+        FROM json_to_recordset(CAST(:holds AS json))
+             AS f(id text, status text, payee_account_id text, journal_entry_id text)
+        WHERE h.id = f.id AND h.status = 'HELD'
+        RETURNING {_HOLD_SQL_COLUMNS}
+    ),
+    journal AS ({_INSERT_JOURNAL_ENTRIES_SQL.format(condition=_OF_FINISHED.format(alias="e"))}),
+    lines AS ({_INSERT_POSTINGS_SQL.format(condition=_OF_FINISHED.format(alias="p"))}),
+    balances AS ({_ADD_TO_BALANCES_SQL}),
+    recorded AS ({insert_events_sql(outbox, "events")})
+    SELECT h.*, {wake_relay_sql(outbox, "recorded")} AS relay_woken FROM finished AS h
     """  # noqa: S608
 )
 
@@ -500,20 +514,26 @@ def _posting_rows(entries: list[NewJournalEntry]) -> str:
     )
 
 
-async def add_to_balances_many(
-    conn: AnyConnection, deltas: dict[str, tuple[int, int]]
-) -> dict[str, AccountRow]:
-    """One UPDATE for many accounts: account id → (current delta, held delta)."""
-    if not deltas:
-        return {}
-    rows = await rows_of(conn, _ADD_TO_BALANCES_MANY, _delta_parameters(deltas))
-    return {row["id"]: row_as(AccountRow, row) for row in rows}
-
-
-async def finish_holds(conn: AnyConnection, outcomes: list[HoldOutcome]) -> dict[str, HoldRow]:
+async def write_finished_holds(
+    conn: AnyConnection,
+    outcomes: list[HoldOutcome],
+    entries: list[NewJournalEntry],
+    deltas: dict[str, tuple[int, int]],
+    events: list[NewEvent],
+) -> dict[str, HoldRow]:
+    """A decided batch of posts or voids in one statement: the holds' new states, the
+    journal entries of those posted, the balance changes (account id → current delta,
+    held delta) and the events. The holds moved; one no longer HELD is absent."""
     if not outcomes:
         return {}
-    rows = await rows_of(conn, _FINISH_HOLDS, {"rows": json_rows(vars(o) for o in outcomes)})
+    parameters = {
+        "holds": json_rows(vars(o) for o in outcomes),
+        "journal": _journal_rows(entries),
+        "postings": _posting_rows(entries),
+        **_delta_parameters(deltas),
+        "events": json_rows(event_rows(events)),
+    }
+    rows = await rows_of(conn, _WRITE_FINISHED_HOLDS, parameters)
     return {row["id"]: row_as(HoldRow, row) for row in rows}
 
 
