@@ -463,15 +463,24 @@ async def write_placed_holds(
     the events. The holds inserted; an id that already existed is absent from the answer."""
     if not new:
         return {}
-    parameters = {
-        "holds": json_rows(vars(h) for h in new),
+    rows = await rows_of(conn, _WRITE_PLACED_HOLDS, _ledger_write_parameters(new, entries, deltas, events))
+    return {row["id"]: row_as(HoldRow, row) for row in rows}
+
+
+def _ledger_write_parameters(
+    holds: list[NewHold] | list[HoldOutcome],
+    entries: list[NewJournalEntry],
+    deltas: dict[str, tuple[int, int]],
+    events: list[NewEvent],
+) -> dict[str, Any]:
+    """The row sets of one of the ledger's single-statement writes."""
+    return {
+        "holds": json_rows(vars(h) for h in holds),
         "journal": _journal_rows(entries),
         "postings": _posting_rows(entries),
         **_delta_parameters(deltas),
         "events": json_rows(event_rows(events)),
     }
-    rows = await rows_of(conn, _WRITE_PLACED_HOLDS, parameters)
-    return {row["id"]: row_as(HoldRow, row) for row in rows}
 
 
 def _delta_parameters(deltas: dict[str, tuple[int, int]]) -> dict[str, Any]:
@@ -526,13 +535,7 @@ async def write_finished_holds(
     held delta) and the events. The holds moved; one no longer HELD is absent."""
     if not outcomes:
         return {}
-    parameters = {
-        "holds": json_rows(vars(o) for o in outcomes),
-        "journal": _journal_rows(entries),
-        "postings": _posting_rows(entries),
-        **_delta_parameters(deltas),
-        "events": json_rows(event_rows(events)),
-    }
+    parameters = _ledger_write_parameters(outcomes, entries, deltas, events)
     rows = await rows_of(conn, _WRITE_FINISHED_HOLDS, parameters)
     return {row["id"]: row_as(HoldRow, row) for row in rows}
 

@@ -259,21 +259,26 @@ async def test_a_webhooks_service_that_predates_encoded_events_gets_them_as_stru
         await older.stop(None)
 
 
-async def test_a_round_takes_at_most_its_limit_oldest_first_from_a_large_outbox(
-    producer: tuple[AsyncEngine, Table],
-) -> None:
-    """A burst leaves thousands of rows (and the index entries of deleted ones): every
-    round still takes at most its limit, oldest first, and each row once."""
-    engine, table = producer
+async def _record_burst(engine: AsyncEngine, table: Table, count: int) -> None:
     async with engine.begin() as conn:
         await record_events(
             conn,
             table,
             [
                 NewEvent(tenant_id="org_test", event_type="transaction.created", data={"n": n})
-                for n in range(3000)
+                for n in range(count)
             ],
         )
+
+
+async def test_a_round_takes_at_most_its_limit_oldest_first_from_a_large_outbox(
+    producer: tuple[AsyncEngine, Table],
+) -> None:
+    """A burst leaves thousands of rows (and the index entries of deleted ones): every
+    round still takes at most its limit, oldest first, and each row once."""
+    engine, table = producer
+    await _record_burst(engine, table, 3000)
+    async with engine.begin() as conn:
         # Rows deleted in a first pass, as a relay leaves them until vacuum.
         await conn.execute(text(f"DELETE FROM {table.fullname} WHERE id % 3 = 0"))  # noqa: S608
     taken: list[int] = []
@@ -302,15 +307,7 @@ async def test_a_round_finds_its_rows_by_primary_key_however_large_the_outbox(
     and compare every row with every chosen id — a round grows with the backlog times
     its limit."""
     engine, table = producer
-    async with engine.begin() as conn:
-        await record_events(
-            conn,
-            table,
-            [
-                NewEvent(tenant_id="org_test", event_type="transaction.created", data={"n": n})
-                for n in range(3000)
-            ],
-        )
+    await _record_burst(engine, table, 3000)
     for analyzed in (False, True):
         if analyzed:
             async with engine.begin() as conn:
