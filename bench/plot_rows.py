@@ -111,6 +111,9 @@ def title_lines(document: Mapping[str, Any]) -> tuple[str, str]:
     ]
     if machine.get("python"):
         facts.append(f"Python {machine['python']}")
+    reference_ms = number(machine.get("python_reference_ms"))
+    if reference_ms is not None:
+        facts.append(f"Python reference {reference_ms:g} ms")
     settings = document.get("postgres_settings")
     if isinstance(settings, Mapping) and settings.get("server_version"):
         facts.append(f"PostgreSQL {settings['server_version']}")

@@ -37,6 +37,9 @@ REQUEST_QUOTA_PER_MINUTE: Final = 100_000_000
 # The payment path's targets as ratios to pgbench TPC-B at the same clients in the same
 # run: RTP payments created and completed at 32 clients; hold + post over gRPC;
 # authenticated reads through the edge and over gRPC.
+# The machine's speed for Python, before the load starts.
+REFERENCE_ROUNDS: Final = 5
+REFERENCE_ITEMS: Final = 200_000
 RTP_TARGET_RATIO: Final = 0.4
 RTP_TARGET_CLIENTS: Final = 32
 HOLD_POST_TARGET_RATIO: Final = 1.0
@@ -59,6 +62,22 @@ RUN_ID_BYTES: Final = 4
 CPU_MODEL_KEY: Final = "model name"
 
 
+def python_reference_ms() -> float:
+    """Milliseconds of one core for a fixed piece of pure Python (dicts, strings,
+    integers: the stuff of the engine's processes), best of a few. The machine is shared,
+    and its speed varies from day to day by more than pgbench shows: runs compare by it."""
+    best = float("inf")
+    for _ in range(REFERENCE_ROUNDS):
+        started = time.process_time()
+        rows: dict[str, int] = {}
+        for number in range(REFERENCE_ITEMS):
+            key = f"acc_{number:08d}"
+            rows[key] = rows.get(key, 0) + number * 7 % 1000
+        "".join(sorted(rows)[:: REFERENCE_ITEMS // 100])
+        best = min(best, time.process_time() - started)
+    return round(best * 1000, 1)
+
+
 def machine_info() -> dict[str, Any]:
     cpu_model = ""
     try:
@@ -76,6 +95,7 @@ def machine_info() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "load_average_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "python_reference_ms": python_reference_ms(),
     }
 
 
@@ -267,6 +287,8 @@ async def bench(options: BenchOptions, host: EngineProcess, engine: EngineInfo, 
         [
             f"  {machine['nproc']} cores available ({machine['cpu_model'] or 'unknown CPU'}), "
             f"Python {machine['python']}, load average {machine['load_average_at_start']}",
+            f"  a fixed piece of pure Python took {machine['python_reference_ms']} ms of CPU "
+            "(lower is a faster machine: compare runs of different days by it)",
             "  PostgreSQL (durable, as `payment-engine up` runs it): "
             + ", ".join(f"{name}={value}" for name, value in settings.items()),
             "  engine environment: " + ", ".join(f"{name}={value}" for name, value in env.items()),

@@ -63,6 +63,7 @@ def _document(results: list[dict[str, Any]]) -> dict[str, Any]:
             "cpu_count": 2,
             "cpu_model": "Intel(R) Xeon(R) Processor",
             "python": "3.11.7",
+            "python_reference_ms": 84.2,
         },
         "postgres_settings": {"server_version": "18.6"},
         "options": {"quick": True, "pooler": False},
@@ -165,6 +166,8 @@ def test_the_title_names_the_date_the_machine_and_the_run() -> None:
     subtitle = next(text for text in texts if text.startswith("2 cores"))
     assert "Intel(R) Xeon(R) Processor" in subtitle
     assert "--quick" in subtitle
+    # How fast the machine ran Python that day, to compare runs of different days.
+    assert "Python reference 84.2 ms" in subtitle
     legend = {"engine ops/s", "pgbench TPC-B tps (same clients, same run)", "p50 latency", "p99 latency"}
     assert legend <= set(texts)
 
