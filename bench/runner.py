@@ -34,12 +34,12 @@ from launcher.database import create_database_if_missing
 # (60 a minute) would turn it into a benchmark of the throttle.
 LOGIN_ATTEMPTS_PER_ADDRESS_MAX: Final = 10_000_000
 REQUEST_QUOTA_PER_MINUTE: Final = 100_000_000
+# The machine's speed for Python, timed before the load starts.
+REFERENCE_ROUNDS: Final = 5
+REFERENCE_ITEMS: Final = 200_000
 # The payment path's targets as ratios to pgbench TPC-B at the same clients in the same
 # run: RTP payments created and completed at 32 clients; hold + post over gRPC;
 # authenticated reads through the edge and over gRPC.
-# The machine's speed for Python, before the load starts.
-REFERENCE_ROUNDS: Final = 5
-REFERENCE_ITEMS: Final = 200_000
 RTP_TARGET_RATIO: Final = 0.4
 RTP_TARGET_CLIENTS: Final = 32
 HOLD_POST_TARGET_RATIO: Final = 1.0
@@ -73,7 +73,7 @@ def python_reference_ms() -> float:
         for number in range(REFERENCE_ITEMS):
             key = f"acc_{number:08d}"
             rows[key] = rows.get(key, 0) + number * 7 % 1000
-        "".join(sorted(rows)[:: REFERENCE_ITEMS // 100])
+        _ = "".join(sorted(rows)[:: REFERENCE_ITEMS // 100])
         best = min(best, time.process_time() - started)
     return round(best * 1000, 1)
 
