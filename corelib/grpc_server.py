@@ -31,6 +31,7 @@ from corelib.authentication import Authenticator
 from corelib.config import DEFAULT_SERVICE_PORTS, Settings, load_settings
 from corelib.database_health import watch_database
 from corelib.db import create_engine
+from corelib.garbage_collection import freeze_startup_objects
 from corelib.grpc_pipeline import CallPipeline
 from corelib.idempotency import IdempotentRequests
 from corelib.job_supervision import supervise_job
@@ -176,6 +177,7 @@ def run_service(name: str, build: ProcessBuilder) -> None:
             prepared_statements=settings.database_prepared_statements,
         )
         process, authenticator = await build(settings, engine)
+        freeze_startup_objects()
         await serve_forever(
             process,
             authenticator,

@@ -18,6 +18,7 @@ import structlog
 import uvicorn
 
 from corelib.config import load_settings
+from corelib.garbage_collection import freeze_startup_objects
 from corelib.logging import configure_logging
 from gateway.app import build_app
 from gateway.http_protocol import ConnectionBounds, GatewayHttpProtocol
@@ -41,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = load_settings(gateway_host=args.host, gateway_port=args.port)
     configure_logging("gateway", log_format=settings.log_format, level=settings.log_level)
     app = build_app(settings)
+    freeze_startup_objects()
     log.info(
         "gateway_starting",
         host=settings.gateway_host,
