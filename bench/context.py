@@ -65,6 +65,9 @@ class BenchContext:
     notes: list[str] = field(default_factory=list)
     profiles: list[dict[str, Any]] = field(default_factory=list)
     setup_timings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The machine's speed just before each scenario (runner.python_reference_ms): a
+    # shared machine can slow down by half within one run.
+    python_reference_ms: dict[str, float] = field(default_factory=dict)
     # Created on first use by the scenarios that need them (scenarios/accounts.py).
     hot_accounts: AccountSet | None = None
     spread_accounts: AccountSet | None = None

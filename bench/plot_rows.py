@@ -95,6 +95,18 @@ def _when(value: object) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _reference_range(machine: Mapping[str, Any]) -> str:
+    """The lowest and highest Python reference taken before the scenarios, when the run
+    recorded them (older results did not)."""
+    by_scenario = machine.get("python_reference_ms_by_scenario")
+    if not isinstance(by_scenario, Mapping):
+        return ""
+    readings = [reading for value in by_scenario.values() if (reading := number(value)) is not None]
+    if not readings:
+        return ""
+    return f" ({min(readings):g} to {max(readings):g} during the run)"
+
+
 def title_lines(document: Mapping[str, Any]) -> tuple[str, str]:
     run_id = document.get("run_id")
     title = f"Payment Engine bench · {_when(document.get('generated_at'))}"
@@ -113,7 +125,7 @@ def title_lines(document: Mapping[str, Any]) -> tuple[str, str]:
         facts.append(f"Python {machine['python']}")
     reference_ms = number(machine.get("python_reference_ms"))
     if reference_ms is not None:
-        facts.append(f"Python reference {reference_ms:g} ms")
+        facts.append(f"Python reference {reference_ms:g} ms{_reference_range(machine)}")
     settings = document.get("postgres_settings")
     if isinstance(settings, Mapping) and settings.get("server_version"):
         facts.append(f"PostgreSQL {settings['server_version']}")

@@ -129,7 +129,9 @@ async def run_scenarios(ctx: BenchContext, host: EngineProcess) -> None:
         if failure is not None:
             ctx.note(f"{name} not run: {failure}")
             continue
-        print(f"\n== {name}", flush=True)
+        reference_ms = python_reference_ms()
+        ctx.python_reference_ms[name] = reference_ms
+        print(f"\n== {name}  (Python reference {reference_ms} ms)", flush=True)
         try:
             await SCENARIO_FUNCTIONS[name](ctx)
         except SkipScenario as reason:
@@ -309,6 +311,14 @@ async def bench(options: BenchOptions, host: EngineProcess, engine: EngineInfo, 
         ctx.note(f"pgbench did not run, so there are no ratios: {error}")
     await run_scenarios(ctx, host)
     machine["load_average_at_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+    machine["python_reference_ms_by_scenario"] = ctx.python_reference_ms
+    if ctx.python_reference_ms:
+        during = ctx.python_reference_ms.values()
+        print(
+            f"\n  the Python reference before each scenario: {min(during)} to {max(during)} ms "
+            f"(at the start: {machine['python_reference_ms']} ms)",
+            flush=True,
+        )
 
     _print_section(
         "results (ratio = ops/s ÷ pgbench TPC-B tps at the same clients, same run)",

@@ -13,7 +13,7 @@ import pytest
 from bench import plot
 from bench.options import RESULTS_PATH, parse_options
 from bench.plot_axes import LOG_DECADES_MAX, LogAxis, nice_ceiling
-from bench.plot_rows import ROWS_MAX, number
+from bench.plot_rows import ROWS_MAX, number, title_lines
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
@@ -64,6 +64,7 @@ def _document(results: list[dict[str, Any]]) -> dict[str, Any]:
             "cpu_model": "Intel(R) Xeon(R) Processor",
             "python": "3.11.7",
             "python_reference_ms": 84.2,
+            "python_reference_ms_by_scenario": {"auth_me": 83.9, "rtp_payments": 151.3, "odd": "n/a"},
         },
         "postgres_settings": {"server_version": "18.6"},
         "options": {"quick": True, "pooler": False},
@@ -167,9 +168,18 @@ def test_the_title_names_the_date_the_machine_and_the_run() -> None:
     assert "Intel(R) Xeon(R) Processor" in subtitle
     assert "--quick" in subtitle
     # How fast the machine ran Python that day, to compare runs of different days.
-    assert "Python reference 84.2 ms" in subtitle
+    assert "Python reference 84.2 ms (83.9 to 151.3 during the run)" in subtitle
     legend = {"engine ops/s", "pgbench TPC-B tps (same clients, same run)", "p50 latency", "p99 latency"}
     assert legend <= set(texts)
+
+
+def test_a_run_without_readings_per_scenario_shows_the_reference_alone() -> None:
+    machine = {
+        key: value for key, value in SAMPLE["machine"].items() if key != "python_reference_ms_by_scenario"
+    }
+    _, subtitle = title_lines({**SAMPLE, "machine": machine})
+    assert "Python reference 84.2 ms ·" in subtitle + " ·"
+    assert "during the run" not in subtitle
 
 
 def test_labels_with_markup_characters_are_escaped() -> None:
