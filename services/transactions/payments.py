@@ -78,6 +78,10 @@ BATCH_SIZE_MAX: Final = 1000
 OUTCOME_WRITES_MAX: Final = 4
 # What a create decides by itself: completed (a real-time payment), or refused.
 _DECIDED: Final = frozenset({lifecycle.COMPLETED, lifecycle.REJECTED})
+# A single create whose key's first request has no answer on record yet looks again this
+# often, this many times (at most 1 s), before answering "in use".
+FIRST_ANSWER_POLL_S: Final = 0.025
+FIRST_ANSWER_POLLS_MAX: Final = 40
 GROUP_COMMIT_BOUNDS: Final[dict[str, Any]] = {"batch_size_max": 500, "queued_max": 20_000, "flushes_max": 1}
 
 Render = Callable[[TransactionRow], bytes]
@@ -281,9 +285,34 @@ class Payments:
     async def create(self, request: PaymentRequest) -> bytes:
         """The serialized response: the new payment's, or the first one's on a repeat."""
         try:
+            return await self._submit(request)
+        except ServiceError as error:
+            if error.reason != "IDEMPOTENCY_KEY_IN_USE" or not request.idempotency_key:
+                raise
+        return await self._first_answer(request)
+
+    async def _submit(self, request: PaymentRequest) -> bytes:
+        try:
             return await self._creating.submit(request)
         except QueueFull as exc:
             raise ServiceError("SERVICE_UNAVAILABLE", "Too many payments waiting; retry shortly") from exc
+
+    async def _first_answer(self, request: PaymentRequest) -> bytes:
+        """A repeat of a key whose first request has no answer on record yet: most often
+        it has one already, on another replica that is still recording it (a few ms), or
+        it is about to. The repeat waits for it a little, outside the batch (which goes
+        on), rather than telling the client to retry; after that it is "in use"."""
+        wanted = (request.caller.tenant_id, validate_key(request.idempotency_key))
+        for _ in range(FIRST_ANSWER_POLLS_MAX):
+            await asyncio.sleep(FIRST_ANSWER_POLL_S)
+            first = (await self._earlier_answers([wanted])).get(wanted)
+            if first is None:
+                # The claim was given up meanwhile (its all-or-none batch failed): this
+                # request runs anew, once.
+                return await self._submit(request)
+            if first.response is not None or first.error is not None:
+                return _replay(first, request, wanted[1])
+        raise ServiceError("IDEMPOTENCY_KEY_IN_USE", details={"idempotencyKey": wanted[1]})
 
     async def _create_gathered(self, requests: Sequence[PaymentRequest]) -> list[Outcome]:
         return await self.create_many(requests, atomic=False)
@@ -315,21 +344,27 @@ class Payments:
         self._resolve_in_batch_repeats(drafts, outcomes)
         return [outcomes[index] for index in range(len(requests))]
 
-    async def _answer_taken_keys(self, taken: list[_Draft], outcomes: dict[int, Outcome]) -> None:
-        """Drafts whose key an earlier request claimed: its answer, or why there is none."""
+    async def _earlier_answers(self, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], IdempotencyRow]:
+        """The claims of these (tenant, key) pairs, with the answers this process gave
+        and has not recorded yet."""
         async with autocommit(self._engine) as conn:
-            earlier = await repository.get_keys(conn, [(d.tenant_id, d.key) for d in taken])
-        for draft in taken:
-            first = earlier.get((draft.tenant_id, draft.key))
-            if first is not None and first.response is None and first.error is None:
-                # Answered by this process, and not yet recorded.
+            earlier = await repository.get_keys(conn, wanted)
+        for wanted_key, first in earlier.items():
+            if first.response is None and first.error is None:
                 pending = self._unrecorded.get(first.transaction_id or "")
                 if pending is not None:
-                    first = replace(
+                    earlier[wanted_key] = replace(
                         first,
                         response=pending.response,
                         error=orjson.loads(pending.error) if pending.error is not None else None,
                     )
+        return earlier
+
+    async def _answer_taken_keys(self, taken: list[_Draft], outcomes: dict[int, Outcome]) -> None:
+        """Drafts whose key an earlier request claimed: its answer, or why there is none."""
+        earlier = await self._earlier_answers([(d.tenant_id, d.key) for d in taken])
+        for draft in taken:
+            first = earlier.get((draft.tenant_id, draft.key))
             try:
                 if first is None:
                     # Claimed, then freed again meanwhile: a retry runs anew.

@@ -6,23 +6,14 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator
 from typing import Any, Final
 
 import httpx
 import pytest
 
 from tests.e2e.test_auth import assert_envelope
-from tests.harness.engine import EngineHandle
 
 POLL_DEADLINE_S: Final = 60.0
-
-
-@pytest.fixture(scope="module")
-def http(engine_stack: EngineHandle) -> Iterator[httpx.Client]:
-    headers = {"X-API-Key": engine_stack.credentials.api_key}
-    with httpx.Client(base_url=engine_stack.base_url, headers=headers, timeout=60) as client:
-        yield client
 
 
 def _item(**fields: Any) -> dict[str, Any]:

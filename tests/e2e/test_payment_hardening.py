@@ -8,7 +8,6 @@ import concurrent.futures
 import random
 import signal
 import time
-from collections.abc import Iterator
 from typing import Any, Final
 
 import grpc
@@ -24,13 +23,6 @@ from tests.harness.grpc_clients import Tenant, decoded_error, new_tenant
 POLL_DEADLINE_S: Final = 60.0
 MAXIMUM_BALANCE: Final = 9_999_999_999_999.99
 CANCELED_ACH_PAYMENTS: Final = 40
-
-
-@pytest.fixture(scope="module")
-def http(engine_stack: EngineHandle) -> Iterator[httpx.Client]:
-    headers = {"X-API-Key": engine_stack.credentials.api_key}
-    with httpx.Client(base_url=engine_stack.base_url, headers=headers, timeout=30) as client:
-        yield client
 
 
 def _final(http: httpx.Client, transaction_id: str, headers: dict[str, str] | None = None) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -19,13 +18,6 @@ from tests.harness.engine import EngineHandle
 from tests.harness.grpc_clients import new_tenant
 
 POLL_DEADLINE_S = 15.0
-
-
-@pytest.fixture(scope="module")
-def http(engine_stack: EngineHandle) -> Iterator[httpx.Client]:
-    headers = {"X-API-Key": engine_stack.credentials.api_key}
-    with httpx.Client(base_url=engine_stack.base_url, headers=headers, timeout=30) as client:
-        yield client
 
 
 def pay(http: httpx.Client, **fields: Any) -> httpx.Response:
