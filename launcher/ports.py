@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import random
 import socket
+from pathlib import Path
 from typing import Final
 
 from launcher.errors import LaunchError
 
 LOOPBACK_HOST: Final = "127.0.0.1"
+# Ports for the engine's servers when none is given; below Linux's default ephemeral
+# range (32768-60999), which is read from the kernel when it says otherwise.
+SERVER_PORT_RANGE: Final = (20_000, 32_000)
+EPHEMERAL_RANGE_PATH: Final = "/proc/sys/net/ipv4/ip_local_port_range"
+LINUX_EPHEMERAL_RANGE: Final = (32_768, 60_999)
+PICK_ATTEMPTS_MAX: Final = 64
 
 
 def port_is_free(port: int, host: str = LOOPBACK_HOST) -> bool:
@@ -22,13 +30,32 @@ def port_is_free(port: int, host: str = LOOPBACK_HOST) -> bool:
     return True
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    """Where the kernel takes the local ports of outgoing connections from."""
+    try:
+        low, high = (int(part) for part in Path(EPHEMERAL_RANGE_PATH).read_text().split())
+    except (OSError, ValueError):
+        return LINUX_EPHEMERAL_RANGE
+    return low, high
+
+
 def free_port(host: str = LOOPBACK_HOST) -> int:
-    """A port the kernel considers free now. Another process may take it before our child
-    binds it; callers that cannot tolerate that retry with a new one."""
+    """A port the kernel considers free now, below the range that outgoing connections
+    take their local ports from: a port chosen inside it can be taken by any process's
+    next connection before our child binds it (a test engine's gateway lost its port
+    that way). Another server may still take it; callers that cannot tolerate that retry
+    with a new one."""
+    ephemeral_low, ephemeral_high = _ephemeral_range()
+    low, high = SERVER_PORT_RANGE
+    if high < ephemeral_low or low > ephemeral_high:
+        for _ in range(PICK_ATTEMPTS_MAX):
+            port = random.randint(low, high)
+            if port_is_free(port, host):
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-    return port
+        chosen: int = probe.getsockname()[1]
+    return chosen
 
 
 def require_free_port(port: int, *, flag: str) -> None:
