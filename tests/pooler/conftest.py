@@ -13,6 +13,11 @@ import pytest
 
 from launcher.embedded_db import EmbeddedPostgres
 from tests.harness.engine import EngineHandle, running_engine
+from tests.harness.rest_client import http
+
+# The end-to-end suites imported here find their REST client in tests/e2e/conftest.py,
+# which is not above this directory: it is offered here too.
+__all__ = ["http"]
 
 
 @pytest.fixture(scope="session")
