@@ -24,7 +24,7 @@ from tests.harness.replicas import extra_replica
 CALL_TIMEOUT_S: Final = 10.0
 # Long enough for the second replica to have looked at least once while the first
 # answer was still unrecorded; short against the second replica's patience (1 s).
-HELD_UP_S: Final = 0.3
+HELD_UP_S: Final = 0.15
 
 
 @pytest.fixture(scope="module")
