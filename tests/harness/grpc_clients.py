@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 import grpc
-from payment_engine_protos.accounts.v1 import accounts_pb2_grpc
+from payment_engine_protos.accounts.v1 import accounts_pb2, accounts_pb2_grpc
 from payment_engine_protos.auth.v1 import auth_pb2, auth_pb2_grpc
 from payment_engine_protos.transactions.v1 import transactions_pb2_grpc
 
@@ -75,3 +75,18 @@ def decoded_error(error: grpc.RpcError) -> DecodedError:
     return decode_status(
         error.code(), error.details() or "", details_bin if isinstance(details_bin, bytes) else None
     )
+
+
+def funded_payer_and_payee(engine: EngineHandle, tenant: Tenant, funds: float) -> tuple[str, str]:
+    """Two new USD accounts of the tenant, the first funded with `funds` (major units)."""
+    accounts = accounts_stub(engine)
+    payer, payee = (
+        accounts.CreateAccount(
+            accounts_pb2.CreateAccountRequest(name=name, currency_code="USD"), metadata=tenant.metadata
+        ).account.id
+        for name in ("payer", "payee")
+    )
+    accounts.FundAccount(
+        accounts_pb2.FundAccountRequest(account_id=payer, amount=funds), metadata=tenant.metadata
+    )
+    return payer, payee

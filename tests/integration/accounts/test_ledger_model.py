@@ -24,6 +24,7 @@ from tests.harness.grpc_clients import (
     Tenant,
     accounts_stub,
     decoded_error,
+    funded_payer_and_payee,
     ledger_stub,
     new_tenant,
     service_metadata,
@@ -279,13 +280,7 @@ def test_a_hold_posted_at_once_moves_money_once(engine_stack: EngineHandle) -> N
     tenant = new_tenant(engine_stack, "Posted at once")
     service = service_metadata(engine_stack)
     accounts, ledger = accounts_stub(engine_stack), ledger_stub(engine_stack)
-    payer, payee = (
-        accounts.CreateAccount(
-            pb.CreateAccountRequest(name=name, currency_code="USD"), metadata=tenant.metadata
-        ).account.id
-        for name in ("payer", "payee")
-    )
-    accounts.FundAccount(pb.FundAccountRequest(account_id=payer, amount=50.0), metadata=tenant.metadata)
+    payer, payee = funded_payer_and_payee(engine_stack, tenant, 50.0)
 
     def place(hold_id: str, payee_account_id: str, amount_minor: int = 1_250) -> pb.PlaceHoldResult:
         order = pb.PlaceHoldRequest(

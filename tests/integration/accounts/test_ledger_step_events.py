@@ -13,7 +13,13 @@ import httpx
 from payment_engine_protos.accounts.v1 import accounts_pb2 as pb
 
 from tests.harness.engine import EngineHandle
-from tests.harness.grpc_clients import accounts_stub, ledger_stub, new_tenant, service_metadata
+from tests.harness.grpc_clients import (
+    accounts_stub,
+    funded_payer_and_payee,
+    ledger_stub,
+    new_tenant,
+    service_metadata,
+)
 from tests.integration.accounts.test_ledger_model import reconcile_now
 
 EVENTS_DEADLINE_S: Final = 15.0
@@ -30,13 +36,7 @@ def test_a_post_and_a_void_record_their_balances_events_and_journal(engine_stack
     tenant = new_tenant(engine_stack, "Ledger steps")
     accounts, ledger = accounts_stub(engine_stack), ledger_stub(engine_stack)
     service = service_metadata(engine_stack)
-    payer, payee = (
-        accounts.CreateAccount(
-            pb.CreateAccountRequest(name=name, currency_code="USD"), metadata=tenant.metadata
-        ).account.id
-        for name in ("payer", "payee")
-    )
-    accounts.FundAccount(pb.FundAccountRequest(account_id=payer, amount=1000.0), metadata=tenant.metadata)
+    payer, payee = funded_payer_and_payee(engine_stack, tenant, 1000.0)
     posted_id, voided_id = f"txn_post_{uuid.uuid4().hex}", f"txn_void_{uuid.uuid4().hex}"
     for hold_id, amount_minor in ((posted_id, 30_000), (voided_id, 20_000)):
         ledger.PlaceHold(
