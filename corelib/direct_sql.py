@@ -40,6 +40,7 @@ from corelib.db import (
 # A `:name` parameter, not the second colon of a `::type` cast.
 _PARAMETER: Final = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 CONNECTIONS_MAX_LIMIT: Final = 64
+_ROWS_RETURNED: Final = psycopg.pq.ExecStatus.TUPLES_OK
 
 DirectConnection: TypeAlias = "psycopg.AsyncConnection[DictRow]"
 # What a repository function that serves both kinds of caller takes.
@@ -83,7 +84,12 @@ async def fetch_all(
     refuses a missing parameter before anything is sent."""
     async with conn.cursor() as cursor:
         await cursor.execute(statement.sql, parameters)
-        return await cursor.fetchall() if cursor.description is not None else []
+        # The result's status, not `cursor.description`: that builds a Column object
+        # per column on every call, for a yes or no.
+        result = cursor.pgresult
+        if result is None or result.status != _ROWS_RETURNED:
+            return []
+        return await cursor.fetchall()
 
 
 class DirectPool:
@@ -113,11 +119,18 @@ class DirectPool:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[DirectConnection]:
-        try:
-            async with asyncio.timeout(self._checkout_timeout_s):
-                await self._free.acquire()
-        except TimeoutError as exc:
-            raise DirectPoolTimeout(f"no database connection within {self._checkout_timeout_s} s") from exc
+        if self._free.locked():
+            try:
+                async with asyncio.timeout(self._checkout_timeout_s):
+                    await self._free.acquire()
+            except TimeoutError as exc:
+                raise DirectPoolTimeout(
+                    f"no database connection within {self._checkout_timeout_s} s"
+                ) from exc
+        else:
+            # A connection is free: taken at once, without arming a timer that every
+            # checkout would only cancel.
+            await self._free.acquire()
         try:
             generation = self._generation
             conn = self._idle.pop() if self._idle else await self._open()

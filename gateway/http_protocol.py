@@ -19,6 +19,10 @@ answer, `/healthz` included, a 503. So:
   `429 RATE_LIMIT_EXCEEDED` and closed, so one client cannot take the slots of all.
 - **Unparseable requests** (a NUL in a header, a broken request line) get the envelope,
   `400 INVALID_REQUEST`, instead of uvicorn's plain text.
+- **One write per answer.** uvicorn writes a response's head when the app starts it and
+  the body when the app sends it: two system calls, two segments on the wire and two
+  wake-ups of the caller for every answer. The gateway always sends its whole body
+  right after the head, so the head is held and written together with it.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import structlog
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
 from corelib.errors import ServiceError
 from corelib.ids import new_id
@@ -80,6 +84,70 @@ def raw_error_response(error: ServiceError) -> bytes:
     return STATUS_LINE[error.code.http_status] + head + body
 
 
+class _HeldWrites:
+    """Stands in for the transport while uvicorn writes a response's head: keeps it."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.chunks.append(data)
+
+
+class _HeadFirstWrites:
+    """Stands in for the transport while uvicorn writes a response's body: its first
+    write carries the held head in front of it."""
+
+    def __init__(self, transport: asyncio.Transport, head: bytes) -> None:
+        self._transport = transport
+        self._head: bytes | None = head
+
+    def write(self, data: bytes) -> None:
+        head, self._head = self._head, None
+        self._transport.write(head + data if head is not None else data)
+
+    def flush(self) -> None:
+        if self._head is not None and not self._transport.is_closing():
+            self.write(b"")
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+
+class SingleWriteCycle(RequestResponseCycle):
+    """uvicorn's request/response cycle, writing a response's head and its (first) body
+    chunk in one system call."""
+
+    _held_head: bytes | None = None
+
+    async def send(self, message: Any) -> None:
+        transport = self.transport
+        if message["type"] == "http.response.start" and not self.response_started:
+            held = _HeldWrites()
+            self.transport = held  # type: ignore[assignment]
+            try:
+                await super().send(message)
+            finally:
+                self.transport = transport
+            self._held_head = b"".join(held.chunks) if held.chunks else None
+            return
+        head, self._held_head = self._held_head, None
+        if head is None:
+            await super().send(message)
+            return
+        head_first = _HeadFirstWrites(transport, head)
+        self.transport = head_first  # type: ignore[assignment]
+        try:
+            await super().send(message)
+        finally:
+            self.transport = transport
+            head_first.flush()
+
+
 class GatewayHttpProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, bounds: ConnectionBounds, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -122,6 +190,10 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         self._head_begun = False
         self._cancel_head_timer()
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and type(cycle) is RequestResponseCycle:
+            # Before its task first runs, so every send of this request goes through it.
+            cycle.__class__ = SingleWriteCycle
 
     def on_response_complete(self) -> None:
         cycle = self.cycle

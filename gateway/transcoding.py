@@ -22,6 +22,7 @@ from gateway.fields import WRAPPER_TYPES, is_scalar_like, message_type_of, resol
 from gateway.json_errors import NESTING_DEPTH_MAX, FieldProblem, expectation, locate_problem
 from gateway.json_numbers import find_number_problem, is_numeral, numeric_kind
 from gateway.json_presence import find_null_required, find_path_bound
+from gateway.response_json import render_message
 from gateway.routes import Route
 
 QUERY_PARAMS_MAX: Final = 64
@@ -66,9 +67,7 @@ def build_request(
 
 
 def render_response(route: Route, response: Message) -> bytes:
-    document: Any = json_format.MessageToDict(
-        response, always_print_fields_with_no_presence=True, preserving_proto_field_name=False
-    )
+    document: Any = render_message(response)
     if route.response_body:
         field = route.response_descriptor.fields_by_name[route.response_body]
         absent: Any = {} if field.cpp_type == FieldDescriptor.CPPTYPE_MESSAGE else None

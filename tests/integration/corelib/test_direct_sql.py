@@ -74,6 +74,16 @@ async def test_both_kinds_of_connection_read_the_same_rows(pool: DirectPool, dat
     )
 
 
+async def test_rows_come_back_only_from_statements_that_return_them(pool: DirectPool) -> None:
+    async with pool.connection() as conn:
+        inserted = await fetch_all(conn, INSERT, {"note": "kept"})
+        assert [row["note"] for row in inserted] == ["kept"]
+        assert await fetch_all(conn, direct_statement(f"DELETE FROM {SCHEMA}.notes WHERE false"), {}) == []  # noqa: S608
+        assert await fetch_all(conn, direct_statement("SELECT 1 AS one WHERE false"), {}) == []
+        assert await fetch_all(conn, direct_statement("SET LOCAL statement_timeout = 0"), {}) == []
+        assert (await fetch_all(conn, COUNT, {}))[0]["n"] >= 1
+
+
 async def test_a_missing_parameter_is_refused_before_the_database_sees_it(pool: DirectPool) -> None:
     async with pool.connection() as conn:
         with pytest.raises(psycopg.ProgrammingError, match="doc"):

@@ -25,14 +25,14 @@ def _field(
         number=number,
         type=kind,  # type: ignore[arg-type]
         label=_F.LABEL_REPEATED if repeated else _F.LABEL_OPTIONAL,
-        json_name=_json_name(name),
+        json_name=json_name_of(name),
     )
     if type_name:
         field.type_name = type_name
     return field
 
 
-def _json_name(name: str) -> str:
+def json_name_of(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.capitalize() for part in rest)
 
