@@ -19,6 +19,7 @@ from sqlalchemy import MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib.auth_client import AuthClient, ServiceTokenSource
+from corelib.direct_sql import DirectPool
 from corelib.outbox import outbox_table, record_event
 from corelib.outbox_relay import run_woken_relay, webhooks_publisher
 
@@ -89,17 +90,18 @@ async def relaying(
         tokens = ServiceTokenSource(
             AuthClient(auth), service_name=PRODUCER_SERVICE, service_secret=service_secret
         )
-        # Exactly as a producing service relays: woken by its commits' NOTIFY.
+        # Exactly as a producing service relays: woken by its commits' NOTIFY, on a
+        # psycopg connection of its own.
+        database_url = engine.url.render_as_string(hide_password=False)
+        pool = DirectPool(
+            database_url, application_name=f"{PRODUCER_SERVICE}-outbox-relay", connections_max=1
+        )
         relay = asyncio.create_task(
-            run_woken_relay(
-                engine.url.render_as_string(hide_password=False),
-                engine,
-                table,
-                webhooks_publisher(channel, tokens),
-            )
+            run_woken_relay(database_url, pool, table, webhooks_publisher(channel, tokens))
         )
         try:
             yield
         finally:
             relay.cancel()
             await asyncio.gather(relay, return_exceptions=True)
+            await pool.close()

@@ -41,7 +41,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.elements import TextClause
 
 from corelib.direct_sql import AnyConnection, DirectStatement, direct_statement, rows_of
 from corelib.ids import new_id
@@ -217,10 +216,10 @@ class OutboxEvent:
         return data
 
 
-_take_oldest_by_table: dict[str, TextClause] = {}
+_take_oldest_by_table: dict[str, DirectStatement] = {}
 
 
-def take_oldest_statement(table: Table) -> TextClause:
+def take_oldest_statement(table: Table) -> DirectStatement:
     """The rows are chosen once, in a MATERIALIZED CTE: as `id IN (SELECT … LIMIT n FOR
     UPDATE SKIP LOCKED)` the planner may run the subquery again for each outer row it
     visits — on a large outbox after a burst it deleted (and handed on) more than `n`
@@ -230,7 +229,7 @@ def take_oldest_statement(table: Table) -> TextClause:
     instead walk the whole outbox and compare each row with every chosen id."""
     statement = _take_oldest_by_table.get(table.fullname)
     if statement is None:
-        statement = text(
+        statement = direct_statement(
             f"WITH picked AS MATERIALIZED ("  # noqa: S608 — a table name
             f" SELECT id FROM {table.fullname} WHERE id > :after_id ORDER BY id LIMIT :limit"
             " FOR UPDATE SKIP LOCKED)"
@@ -243,22 +242,22 @@ def take_oldest_statement(table: Table) -> TextClause:
 
 
 async def take_unpublished(
-    conn: AsyncConnection, table: Table, *, limit: int, after_id: int = 0
+    conn: AnyConnection, table: Table, *, limit: int, after_id: int = 0
 ) -> list[OutboxEvent]:
     """Removes and returns the oldest unpublished rows with an id above `after_id`, in
     this transaction: if the transaction rolls back (the publish failed), they are back.
     SKIP LOCKED lets relay replicas take disjoint batches instead of queueing behind one
     another; the webhooks service keeps the events themselves, so nothing is kept here
     once published."""
-    rows = (await conn.execute(take_oldest_statement(table), {"after_id": after_id, "limit": limit})).all()
+    rows = await rows_of(conn, take_oldest_statement(table), {"after_id": after_id, "limit": limit})
     events = [
         OutboxEvent(
-            row_id=row.id,
-            event_id=row.event_id,
-            tenant_id=row.tenant_id,
-            event_type=row.event_type,
-            data_json=row.payload.encode(),
-            created_at=row.created_at,
+            row_id=row["id"],
+            event_id=row["event_id"],
+            tenant_id=row["tenant_id"],
+            event_type=row["event_type"],
+            data_json=row["payload"].encode(),
+            created_at=row["created_at"],
         )
         for row in rows
     ]

@@ -1,6 +1,8 @@
 """The outbox relay: moves a producer's unpublished outbox rows to the webhooks service.
 
-It runs in the producing process (a `ServiceProcess.background` job). Each round, in one
+It runs in the producing process (a `ServiceProcess.background` job), on a psycopg
+connection of its own (`corelib.direct_sql`: a round runs at the rate of commits, and
+SQLAlchemy's async layer cost more than the statement). Each round, in one
 DB transaction, it takes the oldest rows with `FOR UPDATE SKIP LOCKED` (deleting them),
 calls `publish` with them (WebhooksService.PublishEvents), and commits only once the
 call succeeded. If the call fails the transaction rolls back and the rows are back;
@@ -12,7 +14,7 @@ its own only every `IDLE_WAIT_S_DEFAULT` in case a wake-up was lost.
 
 A producer wires it up with one call in its server.py:
 
-    background=[outbox_relay_job(settings, engine, outbox, auth_client, service_name="accounts")]
+    background=[outbox_relay_job(settings, outbox, auth_client, service_name="accounts")]
 """
 
 from __future__ import annotations
@@ -28,10 +30,10 @@ import structlog
 from google.protobuf import timestamp_pb2
 from payment_engine_protos.webhooks.v1 import webhooks_pb2, webhooks_pb2_grpc
 from sqlalchemy import Table
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib.auth_client import AuthClient, ServiceTokenSource
 from corelib.config import Settings
+from corelib.direct_sql import DirectPool
 from corelib.invalidation_feed import InvalidationFeed
 from corelib.outbox import OutboxEvent, outbox_channel, take_unpublished
 
@@ -100,7 +102,7 @@ class RelayPosition:
 
 
 async def relay_once(
-    engine: AsyncEngine,
+    pool: DirectPool,
     table: Table,
     publish: Publish,
     *,
@@ -109,7 +111,7 @@ async def relay_once(
 ) -> int:
     """One round: take, publish, commit. Returns how many events were published."""
     after_id = position.start() if position is not None else 0
-    async with engine.begin() as conn:
+    async with pool.transaction() as conn:
         events = await take_unpublished(conn, table, limit=batch_size_max, after_id=after_id)
         if not events and after_id:
             events = await take_unpublished(conn, table, limit=batch_size_max)
@@ -137,7 +139,7 @@ async def _pause(wake: asyncio.Event | None, seconds: float) -> None:
 
 
 async def run_relay(
-    engine: AsyncEngine,
+    pool: DirectPool,
     table: Table,
     publish: Publish,
     *,
@@ -155,7 +157,7 @@ async def run_relay(
     while True:
         try:
             published = await relay_once(
-                engine, table, publish, batch_size_max=batch_size_max, position=position
+                pool, table, publish, batch_size_max=batch_size_max, position=position
             )
         except asyncio.CancelledError:
             raise
@@ -249,7 +251,7 @@ def webhooks_publisher(
     return publish
 
 
-async def run_woken_relay(database_url: str, engine: AsyncEngine, table: Table, publish: Publish) -> None:
+async def run_woken_relay(database_url: str, pool: DirectPool, table: Table, publish: Publish) -> None:
     """`run_relay`, woken by the NOTIFY each producer's commit sends on the outbox's
     channel; a lost wake-up costs at most the idle wait."""
     woken = asyncio.Event()
@@ -262,7 +264,7 @@ async def run_woken_relay(database_url: str, engine: AsyncEngine, table: Table, 
     )
     listening = asyncio.create_task(feed.run(), name=f"{table.fullname}-listener")
     try:
-        await run_relay(engine, table, publish, wake=woken)
+        await run_relay(pool, table, publish, wake=woken)
     finally:
         listening.cancel()
         await asyncio.gather(listening, return_exceptions=True)
@@ -270,7 +272,6 @@ async def run_woken_relay(database_url: str, engine: AsyncEngine, table: Table, 
 
 def outbox_relay_job(
     settings: Settings,
-    engine: AsyncEngine,
     table: Table,
     auth_client: AuthClient,
     *,
@@ -283,14 +284,22 @@ def outbox_relay_job(
             auth_client, service_name=service_name, service_secret=settings.service_secret
         )
         channel = grpc.aio.insecure_channel(settings.webhooks_addr)
+        # One round at a time: one connection.
+        pool = DirectPool(
+            settings.database_url,
+            application_name=f"{service_name}-outbox-relay",
+            connections_max=1,
+            prepared_statements=settings.database_prepared_statements,
+        )
         try:
             await run_woken_relay(
                 settings.direct_database_url,
-                engine,
+                pool,
                 table,
                 webhooks_publisher(channel, tokens),
             )
         finally:
+            await pool.close()
             await channel.close()
 
     return job

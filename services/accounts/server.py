@@ -58,7 +58,7 @@ def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Auth
         service_names=SERVICE_NAMES,
         register=register,
         background=[
-            outbox_relay_job(settings, engine, outbox, auth_client, service_name="accounts"),
+            outbox_relay_job(settings, outbox, auth_client, service_name="accounts"),
             purge_job(idempotency),
         ],
         listeners=[remote.revocation_feed.run],

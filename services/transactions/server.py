@@ -109,7 +109,7 @@ def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Auth
             periodic_job(
                 IDEMPOTENCY_PURGE_INTERVAL_S, worker.purge_idempotency_keys, name="idempotency_purge"
             ),
-            outbox_relay_job(settings, engine, outbox, auth_client, service_name="transactions"),
+            outbox_relay_job(settings, outbox, auth_client, service_name="transactions"),
             purge_job(idempotency),
         ],
         listeners=[remote.revocation_feed.run, announcements.run],

@@ -5,7 +5,7 @@ id, by several relay replicas at once — on a throwaway outbox in a test schema
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from corelib.auth_client import AuthClient, ServiceTokenSource
 from corelib.db import create_engine
+from corelib.direct_sql import DirectPool
 from corelib.outbox import (
     NewEvent,
     OutboxEvent,
@@ -48,6 +49,21 @@ async def producer(database_url: str) -> AsyncIterator[tuple[AsyncEngine, Table]
 
 
 @pytest.fixture
+async def relay_pool(database_url: str) -> AsyncIterator[Callable[[], DirectPool]]:
+    """A relay's own connection, as `outbox_relay_job` gives each relay one."""
+    pools: list[DirectPool] = []
+
+    def new_pool() -> DirectPool:
+        pool = DirectPool(database_url, application_name="outbox-relay-test", connections_max=1)
+        pools.append(pool)
+        return pool
+
+    yield new_pool
+    for pool in pools:
+        await pool.close()
+
+
+@pytest.fixture
 async def stack(database_url: str) -> AsyncIterator[WebhooksStack]:
     async with running_webhooks(database_url) as running:
         yield running
@@ -60,7 +76,7 @@ async def all_published(engine: AsyncEngine, table: Table) -> bool:
 
 
 async def test_a_recorded_event_is_relayed_and_delivered(
-    stack: WebhooksStack, producer: tuple[AsyncEngine, Table]
+    stack: WebhooksStack, producer: tuple[AsyncEngine, Table], relay_pool: Callable[[], DirectPool]
 ) -> None:
     engine, table = producer
     tenant = await stack.new_tenant("Producer")
@@ -71,7 +87,7 @@ async def test_a_recorded_event_is_relayed_and_delivered(
         AuthClient(auth_channel), service_name="accounts", service_secret=SERVICE_SECRET
     )
     relay = asyncio.create_task(
-        run_relay(engine, table, webhooks_publisher(channel, tokens), idle_wait_s=0.05)
+        run_relay(relay_pool(), table, webhooks_publisher(channel, tokens), idle_wait_s=0.05)
     )
     try:
         await stack.create_endpoint(tenant, receiver.url)
@@ -113,7 +129,9 @@ async def test_a_recorded_event_is_relayed_and_delivered(
     assert arrived[0].event["eventType"] == "account.balance.updated" and arrived[0].event["data"] == data
 
 
-async def test_relay_replicas_publish_every_event_once(producer: tuple[AsyncEngine, Table]) -> None:
+async def test_relay_replicas_publish_every_event_once(
+    producer: tuple[AsyncEngine, Table], relay_pool: Callable[[], DirectPool]
+) -> None:
     engine, table = producer
     published: list[str] = []
     calls = 0
@@ -135,7 +153,7 @@ async def test_relay_replicas_publish_every_event_once(producer: tuple[AsyncEngi
             for i in range(300)
         ]
     relays = [
-        asyncio.create_task(run_relay(engine, table, publish, batch_size_max=25, idle_wait_s=0.02))
+        asyncio.create_task(run_relay(relay_pool(), table, publish, batch_size_max=25, idle_wait_s=0.02))
         for _ in range(3)
     ]
     try:
@@ -148,12 +166,13 @@ async def test_relay_replicas_publish_every_event_once(producer: tuple[AsyncEngi
 
 
 async def test_a_row_committed_late_with_an_older_id_is_still_relayed(
-    producer: tuple[AsyncEngine, Table],
+    producer: tuple[AsyncEngine, Table], relay_pool: Callable[[], DirectPool]
 ) -> None:
     """A relay round starts near the newest row it published; a row whose transaction
     took its id first but committed after later rows were published is found all the
     same (by the sweep from the start), and published once."""
     engine, table = producer
+    pool = relay_pool()
     published: list[str] = []
     position = RelayPosition()
 
@@ -176,12 +195,12 @@ async def test_a_row_committed_late_with_an_older_id_is_still_relayed(
                 text(f"SELECT setval(pg_get_serial_sequence('{table.fullname}', 'id'), {10 * LOOKBACK_IDS})")
             )
             on_time.append(await record(conn, 999))
-        while await relay_once(engine, table, publish, batch_size_max=2, position=position):
+        while await relay_once(pool, table, publish, batch_size_max=2, position=position):
             pass
         assert sorted(published) == sorted(on_time)
         await slow_transaction.commit()
     for _ in range(3):
-        await relay_once(engine, table, publish, batch_size_max=2, position=position)
+        await relay_once(pool, table, publish, batch_size_max=2, position=position)
     assert sorted(published) == sorted([*on_time, late])
     assert await all_published(engine, table)
 
@@ -201,7 +220,7 @@ async def test_record_event_refuses_what_the_webhooks_service_would(
 
 
 async def test_a_webhooks_service_that_predates_encoded_events_gets_them_as_structs(
-    stack: WebhooksStack, producer: tuple[AsyncEngine, Table]
+    stack: WebhooksStack, producer: tuple[AsyncEngine, Table], relay_pool: Callable[[], DirectPool]
 ) -> None:
     """A rolling upgrade that reaches a producer before the webhooks service: the older
     service ignores `encoded_events` (a field it does not know) and answers for none of
@@ -244,7 +263,9 @@ async def test_a_webhooks_service_that_predates_encoded_events_gets_them_as_stru
                 )
                 for d in data
             ]
-        published = await relay_once(engine, table, webhooks_publisher(channel, tokens), batch_size_max=10)
+        published = await relay_once(
+            relay_pool(), table, webhooks_publisher(channel, tokens), batch_size_max=10
+        )
         assert published == 3 and await all_published(engine, table)
         assert calls == [(0, 3), (3, 0)]
         for event_id, expected in zip(recorded, data, strict=True):
@@ -315,7 +336,7 @@ async def test_a_round_finds_its_rows_by_primary_key_however_large_the_outbox(
         async with engine.connect() as conn:
             statement = take_oldest_statement(table)
             explained = await conn.execute(
-                text(f"EXPLAIN (FORMAT JSON) {statement.text}"), {"after_id": 0, "limit": 200}
+                text(f"EXPLAIN (FORMAT JSON) {statement.clause.text}"), {"after_id": 0, "limit": 200}
             )
             nodes = _plan_nodes(explained.scalar_one()[0]["Plan"])
         outbox_scans = [
