@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 
 import httpx
@@ -14,9 +13,9 @@ from playwright.async_api import Browser, expect
 
 from tests.browser.portal_browser import Tenant, new_tenant, sign_in
 from tests.harness.engine import EngineHandle
+from tests.harness.uvicorn_server import uvicorn_serving
 
 pytestmark = pytest.mark.timeout(180)
-STARTUP_POLLS_MAX = 500
 
 
 async def test_a_second_tenant_sees_nothing_of_the_first(
@@ -92,20 +91,8 @@ async def hostile_site(html: str) -> AsyncIterator[str]:
         )
         await send({"type": "http.response.body", "body": html.encode()})
 
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    for _ in range(STARTUP_POLLS_MAX):
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    assert server.started, "the hostile site did not start"
-    try:
-        yield f"http://localhost:{sock.getsockname()[1]}/"
-    finally:
-        server.should_exit = True
-        await task
+    async with uvicorn_serving(uvicorn.Config(app, log_level="error", lifespan="off")) as port:
+        yield f"http://localhost:{port}/"
 
 
 async def test_forged_and_cross_site_posts_are_refused(

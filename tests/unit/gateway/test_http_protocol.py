@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Final
@@ -17,10 +16,10 @@ import uvicorn
 
 from gateway.asgi import HttpResponse, send_response
 from gateway.http_protocol import ConnectionBounds, GatewayHttpProtocol
+from tests.harness.uvicorn_server import uvicorn_serving
 
 BODY: Final = b'{"status":"ok","padding":"' + b"x" * 300 + b'"}'
 READ_TIMEOUT_S: Final = 10.0
-STARTUP_POLLS_MAX: Final = 1000
 
 
 class _RecordedTransport:
@@ -63,8 +62,6 @@ async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 async def _server() -> AsyncIterator[tuple[int, list[bytes]]]:
     writes: list[bytes] = []
     protocol = type("Recording", (_RecordingProtocol,), {"writes": writes})
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
     config = uvicorn.Config(
         _app,
         http=functools.partial(protocol, bounds=ConnectionBounds()),  # type: ignore[arg-type]
@@ -72,18 +69,8 @@ async def _server() -> AsyncIterator[tuple[int, list[bytes]]]:
         log_config=None,
         access_log=False,
     )
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve(sockets=[listener]))
-    for _ in range(STARTUP_POLLS_MAX):
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    assert server.started, "the server did not start"
-    try:
-        yield listener.getsockname()[1], writes
-    finally:
-        server.should_exit = True
-        await serving
+    async with uvicorn_serving(config) as port:
+        yield port, writes
 
 
 async def _exchange(port: int, request: bytes, answers: int) -> bytes:
