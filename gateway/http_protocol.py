@@ -111,11 +111,9 @@ class _HeadFirstWrites:
             self.write(b"")
 
     def close(self) -> None:
+        # uvicorn closes a connection that is not kept alive right after its body.
         self.flush()
         self._transport.close()
-
-    def is_closing(self) -> bool:
-        return self._transport.is_closing()
 
 
 class SingleWriteCycle(RequestResponseCycle):

@@ -107,24 +107,23 @@ def _regular_message(descriptor: Descriptor) -> Convert:
     absent: list[tuple[str, Any, type[list[Any]] | type[dict[str, Any]] | None]] = []
     for field in descriptor.fields:
         name = field.json_name
+        empty: type[list[Any]] | type[dict[str, Any]] | None = None
         if _is_map(field):
-            present[field.number] = (name, _map_converter(field))
+            value_of, empty = _map_converter(field), dict
         elif field.is_repeated:
-            present[field.number] = (name, _repeated_converter(_value_converter(field)))
+            value_of, empty = _repeated_converter(_value_converter(field)), list
         else:
             value_of = _value_converter(field)
-            present[field.number] = (name, None if value_of is _same else value_of)
+        present[field.number] = (name, None if value_of is _same else value_of)
         if field.has_presence:
             continue
-        if _is_map(field):
-            absent.append((name, None, dict))
-        elif field.is_repeated:
-            absent.append((name, None, list))
-        else:
-            try:
-                absent.append((name, _value_converter(field)(field.default_value), None))
-            except NotPlanned:
-                return _left_to_json_format
+        if empty is not None:
+            absent.append((name, None, empty))
+            continue
+        try:
+            absent.append((name, value_of(field.default_value), None))
+        except NotPlanned:
+            return _left_to_json_format
     defaults = tuple(absent)
 
     def document_of(message: Message) -> dict[str, Any]:

@@ -119,6 +119,16 @@ async def test_pipelined_requests_are_answered_in_order_one_write_each() -> None
     assert all(write.endswith(BODY) for write in writes)
 
 
+async def test_an_answer_that_closes_the_connection_is_written_whole_first() -> None:
+    request = b"GET / HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n"
+    async with _server() as (port, writes):
+        received = await _exchange(port, request, 1)
+    assert len(writes) == 1
+    assert received == writes[0]
+    assert b"connection: close" in received
+    assert received.endswith(BODY)
+
+
 async def test_a_head_request_gets_its_head_alone() -> None:
     async with _server() as (port, writes):
         received = await _exchange(port, _get(method="HEAD"), 1)
