@@ -25,9 +25,12 @@ FROM python:3.11-slim-bookworm
 RUN groupadd --system --gid 10001 engine \
     && useradd --system --uid 10001 --gid engine --no-create-home --shell /usr/sbin/nologin engine
 COPY --from=build /opt/engine /opt/engine
+# GRPC_EXPERIMENTS: the gRPC core experiments every process runs with
+# (corelib/grpc_experiments.py says why).
 ENV PATH=/opt/engine/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1
+    PYTHONUNBUFFERED=1 \
+    GRPC_EXPERIMENTS=-event_engine_client,-event_engine_listener
 # Runs with a read-only root filesystem: the only writable place is /tmp.
 WORKDIR /tmp
 USER 10001:10001

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Final
 
+from corelib.grpc_experiments import with_engine_grpc_experiments
 from launcher.child import ProcessSpec
 from launcher.ports import LOOPBACK_HOST
 from launcher.readiness import GrpcHealthProbe, HttpReadyProbe
@@ -84,7 +85,7 @@ class EngineConfig:
 
 
 def shared_env(topology: Topology, config: EngineConfig) -> dict[str, str]:
-    env = dict(os.environ)
+    env = with_engine_grpc_experiments(os.environ)
     env |= {
         "PE_DATABASE_URL": config.database_url,
         "PE_DATABASE_DIRECT_URL": config.database_direct_url or config.database_url,

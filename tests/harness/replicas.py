@@ -13,6 +13,7 @@ from typing import Final
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from corelib.grpc_experiments import with_engine_grpc_experiments
 from launcher.ports import free_port
 from tests.harness.engine import EngineHandle
 
@@ -24,7 +25,7 @@ def extra_replica(engine: EngineHandle, service: str) -> Iterator[str]:
     """Another process of `service` on its own port, configured like the engine's."""
     port = free_port()
     env = {
-        **os.environ,
+        **with_engine_grpc_experiments(os.environ),
         "PE_DATABASE_URL": engine.database_url,
         "PE_SERVICE_SECRET": engine.service_secret,
         "PE_GRPC_PORT": str(port),

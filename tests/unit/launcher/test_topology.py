@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import sys
 
+import pytest
+
+from corelib.grpc_experiments import ENGINE_GRPC_EXPERIMENTS, GRPC_EXPERIMENTS_VARIABLE
 from launcher.readiness import GrpcHealthProbe, HttpReadyProbe
 from launcher.topology import EngineConfig, Topology, installed_services, process_stages
 
@@ -46,6 +49,16 @@ def test_every_process_learns_every_address_and_its_own_port() -> None:
         assert spec.env["PE_LOGIN_ATTEMPTS_PER_ADDRESS_MAX"] == "1000"
     assert auth.env["PE_GRPC_PORT"] == "1001"
     assert accounts.env["PE_GRPC_PORT"] == "1002"
+
+
+def test_every_process_runs_with_the_engines_grpc_experiments(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(GRPC_EXPERIMENTS_VARIABLE, raising=False)
+    specs = [spec for stage in process_stages(TOPOLOGY, CONFIG) for spec in stage]
+    assert {spec.env[GRPC_EXPERIMENTS_VARIABLE] for spec in specs} == {ENGINE_GRPC_EXPERIMENTS}
+    # An operator who names their own experiments keeps them.
+    monkeypatch.setenv(GRPC_EXPERIMENTS_VARIABLE, "tcp_rcv_lowat")
+    specs = [spec for stage in process_stages(TOPOLOGY, CONFIG) for spec in stage]
+    assert {spec.env[GRPC_EXPERIMENTS_VARIABLE] for spec in specs} == {"tcp_rcv_lowat"}
 
 
 def test_probes_match_what_each_process_serves() -> None:
