@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, Text, any_, bindparam, cast, delete, func, insert, select, text, tuple_, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from corelib.direct_sql import AnyConnection, direct_statement, rows_of
 from corelib.row_sets import json_rows
 from services.webhooks.schema import deliveries, delivery_attempts, endpoints, events
 
@@ -205,15 +206,19 @@ async def list_endpoints(
 
 
 # One array parameter rather than IN (…): the same statement text for any number of tenants.
-_ENDPOINTS_OF_TENANTS = select(*_endpoint_columns()).where(
-    endpoints.c.tenant_id == any_(cast(bindparam("tenant_ids"), ARRAY(Text)))
+# Plain SQL, so that it also runs on psycopg itself where events are published.
+_ENDPOINTS_OF_TENANTS = direct_statement(
+    "SELECT id, tenant_id, url, description, event_types, secret, previous_secret,"
+    " previous_secret_expires_at, status, disabled_reason, disabled_at, consecutive_failures,"
+    " failing_since, created_at, updated_at"
+    " FROM webhooks.endpoints WHERE tenant_id = ANY(CAST(:tenant_ids AS text[]))"
 )
 
 
-async def endpoints_of_tenants(conn: AsyncConnection, tenant_ids: Sequence[str]) -> list[EndpointRow]:
+async def endpoints_of_tenants(conn: AnyConnection, tenant_ids: Sequence[str]) -> list[EndpointRow]:
     """Every endpoint of these tenants, enabled or not: a disabled endpoint still queues
     its deliveries, to be sent when it is enabled again."""
-    rows = (await conn.execute(_ENDPOINTS_OF_TENANTS, {"tenant_ids": list(tenant_ids)})).mappings().all()
+    rows = await rows_of(conn, _ENDPOINTS_OF_TENANTS, {"tenant_ids": list(tenant_ids)})
     return [_row(EndpointRow, row) for row in rows]
 
 
@@ -321,6 +326,42 @@ async def insert_events(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -
         return []
     result = await conn.execute(_INSERT_EVENTS, {"rows": json_rows(rows)})
     new = {str(event_id) for event_id in result.scalars().all()}
+    return [row["id"] for row in rows if row["id"] in new]
+
+
+_STORE_EVENTS = direct_statement(
+    "WITH stored AS ("
+    " INSERT INTO webhooks.events (id, tenant_id, event_type, data, created_at)"
+    " SELECT r.id, r.tenant_id, r.event_type, r.data, r.created_at"
+    " FROM json_to_recordset(CAST(:events AS json))"
+    " AS r(id text, tenant_id text, event_type text, data jsonb, created_at timestamptz)"
+    " ON CONFLICT (id) DO NOTHING RETURNING id),"
+    " owed AS ("
+    " INSERT INTO webhooks.deliveries"
+    " (id, tenant_id, endpoint_id, event_id, trigger, status, next_attempt_at, run_started_at)"
+    " SELECT d.id, d.tenant_id, d.endpoint_id, d.event_id, d.trigger, d.status, d.next_attempt_at,"
+    " COALESCE(d.run_started_at, now())"
+    " FROM json_to_recordset(CAST(:deliveries AS json)) AS d(id text, tenant_id text, endpoint_id text,"
+    " event_id text, trigger text, status text, next_attempt_at timestamptz, run_started_at timestamptz)"
+    " WHERE d.event_id IN (SELECT id FROM stored))"
+    " SELECT id FROM stored"
+)
+
+
+async def store_events(
+    conn: AnyConnection, rows: Sequence[dict[str, Any]], deliveries: Sequence[dict[str, Any]]
+) -> list[str]:
+    """Inserts the events not already stored (rows as `insert_events` takes them) and,
+    of `deliveries` (rows as `insert_deliveries` takes them), those of the events that
+    were new — one statement, so an event is never stored without the deliveries it
+    owes, and a repeated event owes none again. The ids that were new, in the order of
+    `rows`."""
+    if not rows:
+        return []
+    stored = await rows_of(
+        conn, _STORE_EVENTS, {"events": json_rows(rows), "deliveries": json_rows(deliveries)}
+    )
+    new = {str(row["id"]) for row in stored}
     return [row["id"] for row in rows if row["id"] in new]
 
 

@@ -5,6 +5,8 @@ the background; every replica runs both, safely (SKIP LOCKED claims and leases).
 
 from __future__ import annotations
 
+from typing import Final
+
 import grpc
 from payment_engine_protos.webhooks.v1 import webhooks_pb2, webhooks_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -12,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from corelib.auth_client import remote_authenticator
 from corelib.authentication import Authenticator
 from corelib.config import Settings
+from corelib.direct_sql import DirectPool
 from corelib.grpc_server import ServiceProcess, run_service
 from corelib.idempotency import IdempotentRequests, purge_job
 from services.webhooks.api import WebhooksApi
@@ -25,6 +28,9 @@ from services.webhooks.schema import idempotent_requests
 from services.webhooks.sender import WebhookSender
 from services.webhooks.target_safety import Resolver, system_resolver
 
+# Publishing events: each producer's relay sends one call at a time, and each call takes
+# one connection for its two statements.
+DIRECT_CONNECTIONS_MAX: Final = 4
 SERVICE_NAMES = (webhooks_pb2.DESCRIPTOR.services_by_name["WebhooksService"].full_name,)
 SECRET_BEARING_RPCS = frozenset(
     f"/{SERVICE_NAMES[0]}/{name}" for name in ("CreateWebhookEndpoint", "RotateWebhookEndpointSecret")
@@ -52,7 +58,13 @@ def build(
         timeout_s=timeout_s,
         deliveries_due=dispatcher.wake,
     )
-    api = WebhooksApi(endpoints, Events(engine, deliveries_due=dispatcher.wake))
+    direct = DirectPool(
+        settings.database_url,
+        application_name="webhooks-events",
+        connections_max=DIRECT_CONNECTIONS_MAX,
+        prepared_statements=settings.database_prepared_statements,
+    )
+    api = WebhooksApi(endpoints, Events(engine, direct, deliveries_due=dispatcher.wake))
 
     def register(server: grpc.aio.Server) -> None:
         webhooks_pb2_grpc.add_WebhooksServiceServicer_to_server(api, server)
@@ -62,6 +74,7 @@ def build(
 
     async def dispose() -> None:
         await sender.aclose()
+        await direct.close()
         await engine.dispose()
 
     idempotency = IdempotentRequests(engine, idempotent_requests)
