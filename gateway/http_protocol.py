@@ -125,6 +125,11 @@ class SingleWriteCycle(RequestResponseCycle):
     async def send(self, message: Any) -> None:
         transport = self.transport
         if message["type"] == "http.response.start" and not self.response_started:
+            if self.more_body:
+                # Answered before the request's body arrived (refused, or too slow): the
+                # rest is never read, so the connection closes after this answer and the
+                # head says so — else a client would send its next request on it.
+                self.keep_alive = False
             held = _HeldWrites()
             self.transport = held  # type: ignore[assignment]
             try:

@@ -47,6 +47,10 @@ class _RecordingProtocol(GatewayHttpProtocol):
 async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
+    if scope["path"] == "/answers-before-the-body":
+        # As the gateway refuses a body too large or too slow: without reading it.
+        await send_response(send, HttpResponse(413, BODY, ()), request_id="req_test", head_only=False)
+        return
     while True:
         message = await receive()
         if not message.get("more_body"):
@@ -143,3 +147,28 @@ async def test_an_answer_started_and_abandoned_closes_the_connection() -> None:
         received = await _exchange(port, _get("/fails-after-head"), 1)
     # No half answer: the caller sees the connection end and retries as for any drop.
     assert received == b""
+
+
+async def test_an_answer_given_before_the_body_arrived_closes_the_connection_and_says_so() -> None:
+    """The rest of the body is never read, so the connection cannot carry another
+    request: the answer must say it closes, or a client sends its next request on it and
+    has it reset."""
+    request = (
+        b"POST /answers-before-the-body HTTP/1.1\r\nhost: test\r\ncontent-length: 100000\r\n\r\n"
+        + b"x" * 1000
+    )
+    async with _server() as (port, _writes):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(request)
+        received = b""
+        try:
+            async with asyncio.timeout(READ_TIMEOUT_S):
+                while chunk := await reader.read(65536):
+                    received += chunk
+        finally:
+            writer.close()
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413 ")
+    assert b"connection: close" in head.split(b"\r\n")
+    # The whole answer, then the end of the connection (the loop above read until it).
+    assert body == BODY
