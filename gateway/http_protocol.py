@@ -127,8 +127,9 @@ class SingleWriteCycle(RequestResponseCycle):
         if message["type"] == "http.response.start" and not self.response_started:
             if self.more_body:
                 # Answered before the request's body arrived (refused, or too slow): the
-                # rest is never read, so the connection closes after this answer and the
-                # head says so — else a client would send its next request on it.
+                # rest is not worth waiting for, so the connection closes after this
+                # answer and its head says so — else a client would send its next
+                # request on it.
                 self.keep_alive = False
             held = _HeldWrites()
             self.transport = held  # type: ignore[assignment]
@@ -199,12 +200,8 @@ class GatewayHttpProtocol(HttpToolsProtocol):
             cycle.__class__ = SingleWriteCycle
 
     def on_response_complete(self) -> None:
-        cycle = self.cycle
-        if cycle is not None and cycle.more_body and not self.transport.is_closing():
-            # Answered before the body arrived (refused, or it timed out): the rest of
-            # the body is not worth waiting for.
-            self.transport.close()
-            return
+        # An answer given before its request's body arrived has closed the connection
+        # already (SingleWriteCycle.send).
         next_is_queued = bool(self.pipeline)
         super().on_response_complete()
         if not next_is_queued and not self.transport.is_closing():
