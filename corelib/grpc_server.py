@@ -28,6 +28,8 @@ from prometheus_client import start_http_server
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib.authentication import Authenticator
+from corelib.call_tunnel import TUNNEL_SERVICE_NAME
+from corelib.call_tunnel_server import CallTunnelServicer, RecordingServer, TunnelTargets, add_call_tunnel
 from corelib.config import DEFAULT_SERVICE_PORTS, Settings, load_settings
 from corelib.database_health import watch_database
 from corelib.db import create_engine
@@ -65,24 +67,34 @@ class ServiceProcess:
     idempotency_exempt: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class StartedServer:
+    server: grpc.aio.Server
+    port: int
+    health: health.aio.HealthServicer
+    tunnel: CallTunnelServicer
+
+
 async def start_server(
     process: ServiceProcess, authenticator: Authenticator, *, host: str, port: int
 ) -> tuple[grpc.aio.Server, int]:
-    server, bound, _ = await _start_server(process, authenticator, host=host, port=port)
-    return server, bound
+    started = await start_service_server(process, authenticator, host=host, port=port)
+    return started.server, started.port
 
 
-async def _start_server(
+async def start_service_server(
     process: ServiceProcess, authenticator: Authenticator, *, host: str, port: int
-) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
+) -> StartedServer:
+    """The process's servicers, health, reflection and call tunnel, serving on host:port."""
+    interceptors = [
+        CallPipeline(
+            authenticator,
+            idempotency=process.idempotency,
+            idempotency_exempt=process.idempotency_exempt,
+        )
+    ]
     server = grpc.aio.server(
-        interceptors=[
-            CallPipeline(
-                authenticator,
-                idempotency=process.idempotency,
-                idempotency_exempt=process.idempotency_exempt,
-            )
-        ],
+        interceptors=interceptors,
         options=[
             ("grpc.max_receive_message_length", MESSAGE_BYTES_MAX),
             ("grpc.max_send_message_length", MESSAGE_BYTES_MAX),
@@ -90,11 +102,14 @@ async def _start_server(
         ],
         maximum_concurrent_rpcs=CONCURRENT_RPCS_MAX,
     )
-    process.register(server)
+    # The tunnel reaches the same handlers behind the same pipeline as direct calls.
+    targets = TunnelTargets(interceptors)
+    process.register(RecordingServer(server, targets))  # type: ignore[arg-type]
+    tunnel = add_call_tunnel(server, targets)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        [*process.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+        [*process.service_names, TUNNEL_SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME], server
     )
     bound = server.add_insecure_port(f"{host}:{port}")
     if bound == 0:
@@ -102,7 +117,7 @@ async def _start_server(
     await server.start()
     await health_servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
     await _set_serving(health_servicer, process, serving=True)
-    return server, bound, health_servicer
+    return StartedServer(server, bound, health_servicer, tunnel)
 
 
 async def _set_serving(
@@ -127,8 +142,9 @@ async def serve_forever(
     NOT_SERVING while that database does not answer."""
     if metrics_port:
         start_http_server(metrics_port, addr=host)
-    server, bound, health_servicer = await _start_server(process, authenticator, host=host, port=port)
-    log.info("service_started", address=f"{host}:{bound}", services=list(process.service_names))
+    started = await start_service_server(process, authenticator, host=host, port=port)
+    server, health_servicer = started.server, started.health
+    log.info("service_started", address=f"{host}:{started.port}", services=list(process.service_names))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -147,6 +163,7 @@ async def serve_forever(
         )
     await stop.wait()
     log.info("service_stopping")
+    started.tunnel.drain()
     await server.stop(SHUTDOWN_GRACE_S)
     for task in tasks:
         task.cancel()

@@ -2,6 +2,9 @@
 
 One channel per backend, opened on first use: grpc.aio binds a channel to the event
 loop that creates it, and only the serving loop (uvicorn's, or a test's) should own them.
+Calls travel in the backend's call tunnel (corelib/call_tunnel_client.py), many on one
+stream, and answer exactly as the same unary call would; a backend without a tunnel, or
+one whose tunnel is full, gets plain unary calls.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import structlog
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from corelib.call_tunnel_client import CallTunnel, TunneledResult, TunnelUnsupported, result_code
 from corelib.config import Settings
 from corelib.errors import ServiceError, decode_status
 from gateway.routes import Route
@@ -50,14 +54,28 @@ def backend_addresses(settings: Settings, domains: Iterable[str]) -> dict[str, s
 def error_from_rpc(exc: grpc.aio.AioRpcError) -> ServiceError:
     trailers = exc.trailing_metadata() or ()
     details_bin = next((value for key, value in trailers if key == STATUS_DETAILS_KEY), None)
-    if not isinstance(details_bin, bytes):
-        details_bin = None
+    return _error(exc.code(), exc.details() or "", details_bin if isinstance(details_bin, bytes) else None)
+
+
+def error_from_result(result: TunneledResult) -> ServiceError:
+    return _error(result_code(result), result.message, result.status_details or None)
+
+
+def _error(code: grpc.StatusCode, details: str, details_bin: bytes | None) -> ServiceError:
     # Without the engine's ErrorInfo the text comes from gRPC itself ("failed to connect
     # to all addresses; …") and names hosts and ports; the code's default message is
     # what a caller gets instead.
-    message = (exc.details() or "") if details_bin else ""
-    decoded = decode_status(exc.code(), message, details_bin)
+    message = details if details_bin else ""
+    decoded = decode_status(code, message, details_bin)
     return ServiceError(decoded.reason, decoded.message, decoded.details, decoded.metadata)
+
+
+def _passed_headers(metadata: Iterable[tuple[object, object]]) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (str(key), str(value))
+        for key, value in metadata
+        if key in PASSED_RESPONSE_HEADERS and isinstance(value, str)
+    )
 
 
 class Backends:
@@ -65,6 +83,7 @@ class Backends:
         self._addresses = dict(addresses)
         self._channels: dict[str, grpc.aio.Channel] = {}
         self._calls: dict[str, grpc.aio.UnaryUnaryMultiCallable[Message, Message]] = {}
+        self._tunnels: dict[str, CallTunnel] = {}
 
     @property
     def domains(self) -> tuple[str, ...]:
@@ -81,6 +100,35 @@ class Backends:
         self, route: Route, request: Message, metadata: tuple[tuple[str, str], ...]
     ) -> tuple[Message, tuple[tuple[str, str], ...]]:
         """The response, and the HTTP headers the service asked to pass on (caching)."""
+        tunnel = self._tunnels.get(route.domain)
+        if tunnel is None:
+            tunnel = self._tunnels[route.domain] = CallTunnel(self.channel(route.domain))
+        if tunnel.has_room():
+            try:
+                result = await tunnel.call(
+                    route.full_method, request.SerializeToString(), metadata, BACKEND_CALL_TIMEOUT_S
+                )
+            except TunnelUnsupported:
+                log.info("backend_without_call_tunnel", domain=route.domain)
+            else:
+                if result.code == 0:
+                    return route.response_class.FromString(result.response), _passed_headers(
+                        (entry.key, entry.value) for entry in result.initial_metadata
+                    )
+                error = error_from_result(result)
+                if error.code.http_status >= 500:
+                    log.warning(
+                        "backend_failed",
+                        rpc=route.full_method,
+                        grpc_code=result_code(result).name,
+                        reason=error.reason,
+                    )
+                raise error
+        return await self._unary(route, request, metadata)
+
+    async def _unary(
+        self, route: Route, request: Message, metadata: tuple[tuple[str, str], ...]
+    ) -> tuple[Message, tuple[tuple[str, str], ...]]:
         multicallable = self._calls.get(route.full_method)
         if multicallable is None:
             multicallable = self.channel(route.domain).unary_unary(
@@ -93,12 +141,7 @@ class Backends:
             call = multicallable(request, metadata=metadata, timeout=BACKEND_CALL_TIMEOUT_S)
             response = await call
             initial = await call.initial_metadata() or ()
-            passed = tuple(
-                (str(key), str(value))
-                for key, value in initial
-                if key in PASSED_RESPONSE_HEADERS and isinstance(value, str)
-            )
-            return response, passed
+            return response, _passed_headers(initial)
         except grpc.aio.AioRpcError as exc:
             error = error_from_rpc(exc)
             if error.code.http_status >= 500:
@@ -123,6 +166,9 @@ class Backends:
         return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
 
     async def close(self) -> None:
+        tunnels = list(self._tunnels.values())
+        self._tunnels.clear()
+        await asyncio.gather(*(tunnel.close() for tunnel in tunnels))
         channels = list(self._channels.values())
         self._channels.clear()
         self._calls.clear()

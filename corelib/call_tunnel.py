@@ -1,0 +1,16 @@
+"""What both ends of `payment_engine.common.v1.CallTunnelService` agree on: its name and
+its bounds (the service side is call_tunnel_server, the caller's call_tunnel_client)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+TUNNEL_SERVICE_NAME: Final = "payment_engine.common.v1.CallTunnelService"
+TUNNEL_METHOD: Final = f"/{TUNNEL_SERVICE_NAME}/Exchange"
+# Calls running at once on one stream; the service refuses more with RESOURCE_EXHAUSTED
+# (as a server at its concurrency limit does), so a caller keeps below it.
+CALLS_IN_FLIGHT_MAX: Final = 1024
+# What one call's request or response may weigh: a unary call's 4 MiB, less room for
+# the frame around it.
+CALL_BYTES_MAX: Final = 4 * 1024 * 1024 - 64 * 1024
+STATUS_DETAILS_KEY: Final = "grpc-status-details-bin"
