@@ -3,7 +3,10 @@ its bounds (the service side is call_tunnel_server, the caller's call_tunnel_cli
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
+
+from google.protobuf.message import Message
 
 TUNNEL_SERVICE_NAME: Final = "payment_engine.common.v1.CallTunnelService"
 TUNNEL_METHOD: Final = f"/{TUNNEL_SERVICE_NAME}/Exchange"
@@ -14,3 +17,19 @@ CALLS_IN_FLIGHT_MAX: Final = 1024
 # the frame around it.
 CALL_BYTES_MAX: Final = 4 * 1024 * 1024 - 64 * 1024
 STATUS_DETAILS_KEY: Final = "grpc-status-details-bin"
+# One frame (a message on the stream, either way) holds at most this many calls or
+# results, and this many bytes unless one alone is larger (CALL_BYTES_MAX bounds that).
+FRAME_ITEMS_MAX: Final = 256
+FRAME_BYTES_MAX: Final = 1024 * 1024
+
+
+def frame_size(items: Sequence[Message]) -> int:
+    """How many of the first items make the next frame: at least one (when there are any)."""
+    size = 0
+    count = 0
+    for item in items[:FRAME_ITEMS_MAX]:
+        size += item.ByteSize()
+        if count and size > FRAME_BYTES_MAX:
+            break
+        count += 1
+    return count

@@ -23,12 +23,10 @@ import grpc
 import structlog
 from payment_engine_protos.common.v1 import call_tunnel_pb2
 
-from corelib.call_tunnel import CALLS_IN_FLIGHT_MAX, TUNNEL_METHOD
+from corelib.call_tunnel import CALL_BYTES_MAX, CALLS_IN_FLIGHT_MAX, TUNNEL_METHOD, frame_size
 
 log = structlog.get_logger("corelib.call_tunnel")
 
-# The frame the sender writes holds at most this many calls; the rest go in the next.
-CALLS_PER_FRAME_MAX: Final = 256
 CODES_BY_VALUE: Final = {code.value[0]: code for code in grpc.StatusCode}
 
 TunneledResult = call_tunnel_pb2.TunneledResult
@@ -84,7 +82,7 @@ class _Stream:
                 await self._wake.wait()
                 self._wake.clear()
                 while self._queued or self._cancelled:
-                    calls = self._queued[:CALLS_PER_FRAME_MAX]
+                    calls = self._queued[: frame_size(self._queued)]
                     del self._queued[: len(calls)]
                     cancelled, self._cancelled = self._cancelled, []
                     await self._call.write(
@@ -156,6 +154,9 @@ class CallTunnel:
         Raises TunnelUnsupported when the service has no tunnel (the call was not made)."""
         if self.unsupported:
             raise TunnelUnsupported()
+        if len(request) > CALL_BYTES_MAX:
+            # Too large for a frame; a unary call of this size fails as gRPC fails it.
+            return _failed(grpc.StatusCode.RESOURCE_EXHAUSTED, "request too large")
         stream = self._stream
         if stream is None or stream.ended is not None:
             if stream is not None and stream.unsupported:

@@ -8,9 +8,10 @@ as grpc.aio runs each call. What the handler ends with — a response, or the st
 aborted with — goes back in the next frame of results; the writer gathers every result
 that is ready into one frame, so under load one message carries many calls.
 
-Bounds: CALLS_IN_FLIGHT_MAX calls run at once per stream (more are refused with
-RESOURCE_EXHAUSTED, as a server at its concurrency limit refuses), and a frame of
-results stays under FRAME_BYTES_MAX unless one result alone is larger.
+Bounds (corelib/call_tunnel.py): CALLS_IN_FLIGHT_MAX calls run at once per stream (more
+are refused with RESOURCE_EXHAUSTED, as a server at its concurrency limit refuses), and
+a frame of results holds at most FRAME_ITEMS_MAX of them and FRAME_BYTES_MAX bytes
+unless one result alone is larger.
 """
 
 from __future__ import annotations
@@ -27,13 +28,18 @@ import structlog
 from grpc_status import rpc_status
 from payment_engine_protos.common.v1 import call_tunnel_pb2, call_tunnel_pb2_grpc
 
-from corelib.call_tunnel import CALL_BYTES_MAX, CALLS_IN_FLIGHT_MAX, STATUS_DETAILS_KEY, TUNNEL_METHOD
+from corelib.call_tunnel import (
+    CALL_BYTES_MAX,
+    CALLS_IN_FLIGHT_MAX,
+    STATUS_DETAILS_KEY,
+    TUNNEL_METHOD,
+    frame_size,
+)
 from corelib.errors import ServiceError
 from corelib.grpc_pipeline import OWN_PACKAGE_PREFIX, RpcContext
 
 log = structlog.get_logger("corelib.call_tunnel")
 
-FRAME_BYTES_MAX: Final = 1024 * 1024
 RESOLVED_METHODS_MAX: Final = 1_000
 
 Metadata: TypeAlias = tuple[tuple[str, str], ...]
@@ -197,7 +203,9 @@ class _Session:
                 await self._wake.wait()
                 self._wake.clear()
                 while self._ready:
-                    frame, self._ready = _take_frame(self._ready)
+                    count = frame_size(self._ready)
+                    frame = call_tunnel_pb2.ExchangeResponse(results=self._ready[:count])
+                    del self._ready[:count]
                     yield frame
                 if self._closing:
                     return
@@ -302,20 +310,6 @@ class _Session:
     def _deliver(self, result: call_tunnel_pb2.TunneledResult) -> None:
         self._ready.append(result)
         self._wake.set()
-
-
-def _take_frame(
-    ready: list[call_tunnel_pb2.TunneledResult],
-) -> tuple[call_tunnel_pb2.ExchangeResponse, list[call_tunnel_pb2.TunneledResult]]:
-    """The results that fit one frame (at least one), and those left for the next."""
-    size = 0
-    count = 0
-    for result in ready:
-        size += result.ByteSize()
-        if count and size > FRAME_BYTES_MAX:
-            break
-        count += 1
-    return call_tunnel_pb2.ExchangeResponse(results=ready[:count]), ready[count:]
 
 
 @dataclass

@@ -48,6 +48,9 @@ class Settings:
     gateway_head_timeout_s: int = 10
     gateway_body_timeout_s: int = 30
     gateway_connections_per_address_max: int = 512
+    # The local gateway's calls to the services go through their call tunnels, many
+    # on one stream (corelib/call_tunnel_client.py); false makes each a unary call.
+    gateway_call_tunnel: bool = True
     # The credential services present to auth's IssueServiceToken.
     service_secret: str = ""
     token_issuer: str = "https://payment-engine.local"  # noqa: S105 — a URL, not a secret

@@ -248,7 +248,7 @@ def _raw_path(scope: Scope) -> str:
 
 def build_app(settings: Settings, *, routes: RouteTable | None = None) -> GatewayApp:
     table = build_route_table(sandbox=settings.is_sandbox) if routes is None else routes
-    backends = Backends(backend_addresses(settings, table.domains))
+    backends = Backends(backend_addresses(settings, table.domains), call_tunnel=settings.gateway_call_tunnel)
     return GatewayApp(
         table,
         backends,

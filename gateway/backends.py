@@ -79,8 +79,9 @@ def _passed_headers(metadata: Iterable[tuple[object, object]]) -> tuple[tuple[st
 
 
 class Backends:
-    def __init__(self, addresses: Mapping[str, str]) -> None:
+    def __init__(self, addresses: Mapping[str, str], *, call_tunnel: bool = True) -> None:
         self._addresses = dict(addresses)
+        self._call_tunnel = call_tunnel
         self._channels: dict[str, grpc.aio.Channel] = {}
         self._calls: dict[str, grpc.aio.UnaryUnaryMultiCallable[Message, Message]] = {}
         self._tunnels: dict[str, CallTunnel] = {}
@@ -101,9 +102,9 @@ class Backends:
     ) -> tuple[Message, tuple[tuple[str, str], ...]]:
         """The response, and the HTTP headers the service asked to pass on (caching)."""
         tunnel = self._tunnels.get(route.domain)
-        if tunnel is None:
+        if tunnel is None and self._call_tunnel:
             tunnel = self._tunnels[route.domain] = CallTunnel(self.channel(route.domain))
-        if tunnel.has_room():
+        if tunnel is not None and tunnel.has_room():
             try:
                 result = await tunnel.call(
                     route.full_method, request.SerializeToString(), metadata, BACKEND_CALL_TIMEOUT_S

@@ -24,7 +24,7 @@ from corelib.call_tunnel import TUNNEL_METHOD
 from corelib.call_tunnel_client import CallTunnel, TunnelUnsupported, result_code
 from corelib.config import Settings
 from corelib.db import create_engine, libpq_url
-from corelib.errors import decode_status
+from corelib.errors import ServiceError, decode_status
 from corelib.grpc_pipeline import CallPipeline
 from corelib.grpc_server import ServiceProcess, StartedServer, start_service_server
 from gateway.backends import Backends
@@ -359,3 +359,23 @@ async def test_a_stream_frame_may_carry_many_calls_and_cancellations(auth_servic
                 # Metadata keys arrive lower-case, as gRPC hands them to handlers.
                 assert auth_pb2.GetMeResponse.FromString(result.response).tenant.id == auth_service.tenant_id
         assert await stream.code() == grpc.StatusCode.OK
+
+
+async def test_the_gateway_can_be_told_to_make_unary_calls(auth_service: Served) -> None:
+    """PE_GATEWAY_CALL_TUNNEL=false: with the service's tunnel refusing every call
+    (draining), a gateway told not to use it still gets its answers."""
+    auth_service.started.tunnel.drain()
+    table = build_route_table(sandbox=True)
+    route = next(r for r in table.routes if r.full_method == AUTH + "GetMe")
+    tunnelling = Backends({"auth": auth_service.address})
+    direct = Backends({"auth": auth_service.address}, call_tunnel=False)
+    try:
+        with pytest.raises(ServiceError) as refused:
+            await tunnelling.call(route, auth_pb2.GetMeRequest(), auth_service.metadata)
+        assert refused.value.reason == "SERVICE_UNAVAILABLE"
+        response, _ = await direct.call(route, auth_pb2.GetMeRequest(), auth_service.metadata)
+        assert isinstance(response, auth_pb2.GetMeResponse)
+        assert response.tenant.id == auth_service.tenant_id
+    finally:
+        await tunnelling.close()
+        await direct.close()
