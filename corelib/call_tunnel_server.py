@@ -31,6 +31,7 @@ from payment_engine_protos.common.v1 import call_tunnel_pb2, call_tunnel_pb2_grp
 from corelib.call_tunnel import (
     CALL_BYTES_MAX,
     CALLS_IN_FLIGHT_MAX,
+    FRAME_ITEMS_MAX,
     STATUS_DETAILS_KEY,
     TUNNEL_METHOD,
     frame_size,
@@ -41,6 +42,9 @@ from corelib.grpc_pipeline import OWN_PACKAGE_PREFIX, RpcContext
 log = structlog.get_logger("corelib.call_tunnel")
 
 RESOLVED_METHODS_MAX: Final = 1_000
+# Results waiting to be written beyond which the caller's next frame waits: more only
+# piles up in memory when the caller does not read.
+RESULTS_WAITING_MAX: Final = 2 * CALLS_IN_FLIGHT_MAX
 
 Metadata: TypeAlias = tuple[tuple[str, str], ...]
 MethodHandler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
@@ -190,7 +194,13 @@ class _Session:
         self._running: dict[int, asyncio.Task[None]] = {}
         self._ready: list[call_tunnel_pb2.TunneledResult] = []
         self._wake = asyncio.Event()
+        # Set while fewer than RESULTS_WAITING_MAX results wait: a caller that sends and
+        # does not read is not read from either.
+        self._room = asyncio.Event()
+        self._room.set()
         self._closing = False
+        # Why the caller's stream is refused, when it broke the protocol.
+        self.violation = ""
 
     async def frames(
         self, requests: AsyncIterator[call_tunnel_pb2.ExchangeRequest]
@@ -206,6 +216,8 @@ class _Session:
                     count = frame_size(self._ready)
                     frame = call_tunnel_pb2.ExchangeResponse(results=self._ready[:count])
                     del self._ready[:count]
+                    if len(self._ready) < RESULTS_WAITING_MAX:
+                        self._room.set()
                     yield frame
                 if self._closing:
                     return
@@ -221,6 +233,10 @@ class _Session:
     async def _read(self, requests: AsyncIterator[call_tunnel_pb2.ExchangeRequest]) -> None:
         try:
             async for frame in requests:
+                if len(frame.calls) > FRAME_ITEMS_MAX or len(frame.cancelled_call_ids) > CALLS_IN_FLIGHT_MAX:
+                    self.violation = "too many calls or cancellations in one frame"
+                    return
+                await self._room.wait()
                 for call in frame.calls:
                     self._start(call)
                 for call_id in frame.cancelled_call_ids:
@@ -309,6 +325,8 @@ class _Session:
 
     def _deliver(self, result: call_tunnel_pb2.TunneledResult) -> None:
         self._ready.append(result)
+        if len(self._ready) >= RESULTS_WAITING_MAX:
+            self._room.clear()
         self._wake.set()
 
 
@@ -329,8 +347,11 @@ class CallTunnelServicer(call_tunnel_pb2_grpc.CallTunnelServiceServicer):
     async def Exchange(  # noqa: N802 — the RPC's name
         self, request_iterator: AsyncIterator[call_tunnel_pb2.ExchangeRequest], context: RpcContext
     ) -> AsyncIterator[call_tunnel_pb2.ExchangeResponse]:
-        async for frame in _Session(self._lookup, context.peer(), self._admission).frames(request_iterator):
+        session = _Session(self._lookup, context.peer(), self._admission)
+        async for frame in session.frames(request_iterator):
             yield frame
+        if session.violation:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, session.violation)
 
 
 class _CallDetails(grpc.HandlerCallDetails):

@@ -20,7 +20,7 @@ from payment_engine_protos.auth.v1 import auth_pb2
 from payment_engine_protos.common.v1 import call_tunnel_pb2
 
 from corelib.authentication import Authenticator
-from corelib.call_tunnel import TUNNEL_METHOD
+from corelib.call_tunnel import FRAME_ITEMS_MAX, TUNNEL_METHOD
 from corelib.call_tunnel_client import CallTunnel, TunnelUnsupported, result_code
 from corelib.config import Settings
 from corelib.db import create_engine, libpq_url
@@ -379,3 +379,22 @@ async def test_the_gateway_can_be_told_to_make_unary_calls(auth_service: Served)
     finally:
         await tunnelling.close()
         await direct.close()
+
+
+async def test_a_frame_of_more_calls_than_the_protocol_allows_ends_the_stream(auth_service: Served) -> None:
+    async with grpc.aio.insecure_channel(auth_service.address) as channel:
+        exchange = channel.stream_stream(
+            TUNNEL_METHOD,
+            request_serializer=call_tunnel_pb2.ExchangeRequest.SerializeToString,
+            response_deserializer=call_tunnel_pb2.ExchangeResponse.FromString,
+        )
+        calls = [
+            call_tunnel_pb2.TunneledCall(call_id=number, method=AUTH + "GetJwks", timeout_ms=1000)
+            for number in range(1, FRAME_ITEMS_MAX + 2)
+        ]
+        stream = exchange()
+        await stream.write(call_tunnel_pb2.ExchangeRequest(calls=calls))
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            async for frame in stream:
+                assert not frame.results
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
