@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Final
 
@@ -21,7 +22,7 @@ from payment_engine_protos.common.v1 import call_tunnel_pb2
 
 from corelib.authentication import Authenticator
 from corelib.call_tunnel import FRAME_ITEMS_MAX, TUNNEL_METHOD
-from corelib.call_tunnel_client import CallTunnel, TunnelUnsupported, result_code
+from corelib.call_tunnel_client import CallTunnel, Exchange, TunnelUnsupported, result_code
 from corelib.config import Settings
 from corelib.db import create_engine, libpq_url
 from corelib.errors import ServiceError, decode_status
@@ -79,6 +80,26 @@ async def auth_service(database_url: str) -> AsyncIterator[Served]:
         await engine.dispose()
 
 
+@asynccontextmanager
+async def tunnel_to(address: str) -> AsyncIterator[tuple[grpc.aio.Channel, CallTunnel]]:
+    async with grpc.aio.insecure_channel(address) as channel:
+        tunnel = CallTunnel(channel)
+        try:
+            yield channel, tunnel
+        finally:
+            await tunnel.close()
+
+
+def raw_exchange(channel: grpc.aio.Channel) -> Exchange:
+    """The tunnel's RPC itself, for tests of its wire format."""
+    exchange: Exchange = channel.stream_stream(
+        TUNNEL_METHOD,
+        request_serializer=call_tunnel_pb2.ExchangeRequest.SerializeToString,
+        response_deserializer=call_tunnel_pb2.ExchangeResponse.FromString,
+    )
+    return exchange
+
+
 @dataclass(frozen=True)
 class Answer:
     code: grpc.StatusCode
@@ -126,23 +147,19 @@ async def test_a_tunnelled_call_answers_as_the_same_unary_call(auth_service: Ser
         ("GetApiKey", auth_pb2.GetApiKeyRequest(id="key_does_not_exist"), own, "NOT_FOUND"),
         ("GetApiKey", auth_pb2.GetApiKeyRequest(id="bad\x00id"), own, "INVALID_REQUEST"),
     ]
-    async with grpc.aio.insecure_channel(auth_service.address) as channel:
-        tunnel = CallTunnel(channel)
-        try:
-            for name, request, metadata, expected in cases:
-                direct = await unary(channel, AUTH + name, request, metadata)
-                through = await tunnelled(tunnel, AUTH + name, request, metadata)
-                assert through.code == direct.code, name
-                assert through.message == direct.message, name
-                assert through.status_details == direct.status_details, name
-                if expected == "OK":
-                    assert direct.code == grpc.StatusCode.OK
-                    assert through.response == direct.response
-                    assert through.response, name
-                else:
-                    assert reason(through) == expected, name
-        finally:
-            await tunnel.close()
+    async with tunnel_to(auth_service.address) as (channel, tunnel):
+        for name, request, metadata, expected in cases:
+            direct = await unary(channel, AUTH + name, request, metadata)
+            through = await tunnelled(tunnel, AUTH + name, request, metadata)
+            assert through.code == direct.code, name
+            assert through.message == direct.message, name
+            assert through.status_details == direct.status_details, name
+            if expected == "OK":
+                assert direct.code == grpc.StatusCode.OK
+                assert through.response == direct.response
+                assert through.response, name
+            else:
+                assert reason(through) == expected, name
 
 
 async def _new_key(served: Served, name: str) -> str:
@@ -156,36 +173,28 @@ async def test_idempotency_keys_hold_across_the_tunnel_and_direct_calls(auth_ser
     key = f"tunnel-{secrets.token_hex(6)}"
     metadata = (*auth_service.metadata, ("idempotency-key", key))
     request = auth_pb2.RevokeApiKeyRequest(id=await _new_key(auth_service, "revoked once"))
-    async with grpc.aio.insecure_channel(auth_service.address) as channel:
-        tunnel = CallTunnel(channel)
-        try:
-            first = await tunnelled(tunnel, AUTH + "RevokeApiKey", request, metadata)
-            again = await tunnelled(tunnel, AUTH + "RevokeApiKey", request, metadata)
-            direct = await unary(channel, AUTH + "RevokeApiKey", request, metadata)
-            assert first.code == again.code == direct.code == grpc.StatusCode.OK
-            assert first.response == again.response == direct.response
-            other = auth_pb2.RevokeApiKeyRequest(id=await _new_key(auth_service, "another"))
-            reused = await tunnelled(tunnel, AUTH + "RevokeApiKey", other, metadata)
-            assert reason(reused) == "IDEMPOTENCY_KEY_REUSED"
-        finally:
-            await tunnel.close()
+    async with tunnel_to(auth_service.address) as (channel, tunnel):
+        first = await tunnelled(tunnel, AUTH + "RevokeApiKey", request, metadata)
+        again = await tunnelled(tunnel, AUTH + "RevokeApiKey", request, metadata)
+        direct = await unary(channel, AUTH + "RevokeApiKey", request, metadata)
+        assert first.code == again.code == direct.code == grpc.StatusCode.OK
+        assert first.response == again.response == direct.response
+        other = auth_pb2.RevokeApiKeyRequest(id=await _new_key(auth_service, "another"))
+        reused = await tunnelled(tunnel, AUTH + "RevokeApiKey", other, metadata)
+        assert reason(reused) == "IDEMPOTENCY_KEY_REUSED"
 
 
 async def test_only_the_services_own_unary_methods_can_be_tunnelled(auth_service: Served) -> None:
-    async with grpc.aio.insecure_channel(auth_service.address) as channel:
-        tunnel = CallTunnel(channel)
-        try:
-            for method in (
-                "/grpc.health.v1.Health/Check",
-                TUNNEL_METHOD,
-                AUTH + "NoSuchMethod",
-                "/payment_engine.accounts.v1.AccountsService/GetAccount",
-            ):
-                result = await tunnel.call(method, b"", auth_service.metadata, TIMEOUT_S)
-                assert result_code(result) == grpc.StatusCode.UNIMPLEMENTED, method
-                assert not result.response
-        finally:
-            await tunnel.close()
+    async with tunnel_to(auth_service.address) as (_, tunnel):
+        for method in (
+            "/grpc.health.v1.Health/Check",
+            TUNNEL_METHOD,
+            AUTH + "NoSuchMethod",
+            "/payment_engine.accounts.v1.AccountsService/GetAccount",
+        ):
+            result = await tunnel.call(method, b"", auth_service.metadata, TIMEOUT_S)
+            assert result_code(result) == grpc.StatusCode.UNIMPLEMENTED, method
+            assert not result.response
 
 
 async def test_concurrent_calls_each_get_their_own_answer(auth_service: Served) -> None:
@@ -195,26 +204,22 @@ async def test_concurrent_calls_each_get_their_own_answer(auth_service: Served) 
             auth_service.database_url, auth_service.tenant_id, f"k{number}", ["account:read"], None
         )
         created.append(key_id)
-    async with grpc.aio.insecure_channel(auth_service.address) as channel:
-        tunnel = CallTunnel(channel)
-        try:
-            wanted = [created[number % len(created)] for number in range(300)]
-            answers = await asyncio.gather(
-                *(
-                    tunnelled(
-                        tunnel,
-                        AUTH + "GetApiKey",
-                        auth_pb2.GetApiKeyRequest(id=key_id),
-                        auth_service.metadata,
-                    )
-                    for key_id in wanted
+    async with tunnel_to(auth_service.address) as (_, tunnel):
+        wanted = [created[number % len(created)] for number in range(300)]
+        answers = await asyncio.gather(
+            *(
+                tunnelled(
+                    tunnel,
+                    AUTH + "GetApiKey",
+                    auth_pb2.GetApiKeyRequest(id=key_id),
+                    auth_service.metadata,
                 )
+                for key_id in wanted
             )
-            for key_id, answer in zip(wanted, answers, strict=True):
-                assert answer.code == grpc.StatusCode.OK
-                assert auth_pb2.GetApiKeyResponse.FromString(answer.response).api_key.id == key_id
-        finally:
-            await tunnel.close()
+        )
+        for key_id, answer in zip(wanted, answers, strict=True):
+            assert answer.code == grpc.StatusCode.OK
+            assert auth_pb2.GetApiKeyResponse.FromString(answer.response).api_key.id == key_id
 
 
 async def test_a_call_past_its_deadline_is_cancelled_in_the_service(auth_service: Served) -> None:
@@ -224,80 +229,68 @@ async def test_a_call_past_its_deadline_is_cancelled_in_the_service(auth_service
     metadata = (*auth_service.metadata, ("idempotency-key", key))
     request = auth_pb2.RevokeApiKeyRequest(id=await _new_key(auth_service, "deadline"))
     url = libpq_url(auth_service.database_url)
-    async with grpc.aio.insecure_channel(auth_service.address) as channel:
-        tunnel = CallTunnel(channel)
-        try:
-            first = await tunnelled(tunnel, AUTH + "RevokeApiKey", request, metadata)
-            assert first.code == grpc.StatusCode.OK
-            async with await psycopg.AsyncConnection.connect(url) as holder:
-                locked = await holder.execute(
-                    "SELECT 1 FROM auth.idempotent_requests WHERE tenant_id = %s AND key = %s FOR UPDATE",
-                    (auth_service.tenant_id, key),
-                )
-                assert await locked.fetchone() is not None
-                waited = await tunnel.call(AUTH + "RevokeApiKey", request.SerializeToString(), metadata, 0.5)
-                assert result_code(waited) == grpc.StatusCode.DEADLINE_EXCEEDED
-                for _ in range(LOCK_WAIT_POLLS):
-                    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as observer:
-                        waiting = await observer.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
-                        row = await waiting.fetchone()
-                    if row is not None and row[0] == 0:
-                        break
-                    await asyncio.sleep(LOCK_WAIT_POLL_S)
-                else:
-                    pytest.fail("the abandoned call still waits in PostgreSQL")
-                await holder.rollback()
-            replayed = await tunnelled(tunnel, AUTH + "RevokeApiKey", request, metadata)
-            assert replayed.code == grpc.StatusCode.OK
-            assert replayed.response == first.response
-            # The stream carried on: other calls still answer.
-            jwks = await tunnelled(tunnel, AUTH + "GetJwks", auth_pb2.GetJwksRequest(), ())
-            assert jwks.code == grpc.StatusCode.OK
-        finally:
-            await tunnel.close()
+    async with tunnel_to(auth_service.address) as (_, tunnel):
+        first = await tunnelled(tunnel, AUTH + "RevokeApiKey", request, metadata)
+        assert first.code == grpc.StatusCode.OK
+        async with await psycopg.AsyncConnection.connect(url) as holder:
+            locked = await holder.execute(
+                "SELECT 1 FROM auth.idempotent_requests WHERE tenant_id = %s AND key = %s FOR UPDATE",
+                (auth_service.tenant_id, key),
+            )
+            assert await locked.fetchone() is not None
+            waited = await tunnel.call(AUTH + "RevokeApiKey", request.SerializeToString(), metadata, 0.5)
+            assert result_code(waited) == grpc.StatusCode.DEADLINE_EXCEEDED
+            for _ in range(LOCK_WAIT_POLLS):
+                async with await psycopg.AsyncConnection.connect(url, autocommit=True) as observer:
+                    waiting = await observer.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                    row = await waiting.fetchone()
+                if row is not None and row[0] == 0:
+                    break
+                await asyncio.sleep(LOCK_WAIT_POLL_S)
+            else:
+                pytest.fail("the abandoned call still waits in PostgreSQL")
+            await holder.rollback()
+        replayed = await tunnelled(tunnel, AUTH + "RevokeApiKey", request, metadata)
+        assert replayed.code == grpc.StatusCode.OK
+        assert replayed.response == first.response
+        # The stream carried on: other calls still answer.
+        jwks = await tunnelled(tunnel, AUTH + "GetJwks", auth_pb2.GetJwksRequest(), ())
+        assert jwks.code == grpc.StatusCode.OK
 
 
 async def test_a_lost_service_fails_calls_as_unavailable_then_a_new_stream_serves(
     auth_service: Served,
 ) -> None:
-    async with grpc.aio.insecure_channel(auth_service.address) as channel:
-        tunnel = CallTunnel(channel)
-        try:
-            ok = await tunnelled(tunnel, AUTH + "GetJwks", auth_pb2.GetJwksRequest(), ())
-            assert ok.code == grpc.StatusCode.OK
-            await auth_service.started.server.stop(0)
-            gone = await tunnelled(tunnel, AUTH + "GetJwks", auth_pb2.GetJwksRequest(), ())
-            assert gone.code == grpc.StatusCode.UNAVAILABLE
-            assert reason(gone) == "SERVICE_UNAVAILABLE"
-            auth_service.started = await start_service_server(
-                auth_service.process,
-                auth_service.authenticator,
-                host="127.0.0.1",
-                port=auth_service.started.port,
-            )
-            back = None
-            for _ in range(LOCK_WAIT_POLLS):
-                back = await tunnelled(tunnel, AUTH + "GetJwks", auth_pb2.GetJwksRequest(), ())
-                if back.code == grpc.StatusCode.OK:
-                    break
-                await asyncio.sleep(LOCK_WAIT_POLL_S)
-            assert back is not None and back.code == grpc.StatusCode.OK
-        finally:
-            await tunnel.close()
+    async with tunnel_to(auth_service.address) as (_, tunnel):
+        ok = await tunnelled(tunnel, AUTH + "GetJwks", auth_pb2.GetJwksRequest(), ())
+        assert ok.code == grpc.StatusCode.OK
+        await auth_service.started.server.stop(0)
+        gone = await tunnelled(tunnel, AUTH + "GetJwks", auth_pb2.GetJwksRequest(), ())
+        assert gone.code == grpc.StatusCode.UNAVAILABLE
+        assert reason(gone) == "SERVICE_UNAVAILABLE"
+        auth_service.started = await start_service_server(
+            auth_service.process,
+            auth_service.authenticator,
+            host="127.0.0.1",
+            port=auth_service.started.port,
+        )
+        back = None
+        for _ in range(LOCK_WAIT_POLLS):
+            back = await tunnelled(tunnel, AUTH + "GetJwks", auth_pb2.GetJwksRequest(), ())
+            if back.code == grpc.StatusCode.OK:
+                break
+            await asyncio.sleep(LOCK_WAIT_POLL_S)
+        assert back is not None and back.code == grpc.StatusCode.OK
 
 
 async def test_a_draining_service_refuses_new_calls_as_unavailable(auth_service: Served) -> None:
-    async with grpc.aio.insecure_channel(auth_service.address) as channel:
-        tunnel = CallTunnel(channel)
-        try:
-            assert (
-                await tunnelled(tunnel, AUTH + "GetJwks", auth_pb2.GetJwksRequest(), ())
-            ).code == grpc.StatusCode.OK
-            auth_service.started.tunnel.drain()
-            refused = await tunnelled(tunnel, AUTH + "GetJwks", auth_pb2.GetJwksRequest(), ())
-            assert refused.code == grpc.StatusCode.UNAVAILABLE
-        finally:
-            await tunnel.close()
+    async with tunnel_to(auth_service.address) as (_, tunnel):
+        assert (
+            await tunnelled(tunnel, AUTH + "GetJwks", auth_pb2.GetJwksRequest(), ())
+        ).code == grpc.StatusCode.OK
+        auth_service.started.tunnel.drain()
+        refused = await tunnelled(tunnel, AUTH + "GetJwks", auth_pb2.GetJwksRequest(), ())
+        assert refused.code == grpc.StatusCode.UNAVAILABLE
 
 
 async def test_a_service_without_the_tunnel_gets_unary_calls(auth_service: Served) -> None:
@@ -333,11 +326,7 @@ async def test_a_stream_frame_may_carry_many_calls_and_cancellations(auth_servic
     """The wire format itself: several calls in one frame, results matched by id, and a
     cancellation of an id that is not running is ignored."""
     async with grpc.aio.insecure_channel(auth_service.address) as channel:
-        exchange = channel.stream_stream(
-            TUNNEL_METHOD,
-            request_serializer=call_tunnel_pb2.ExchangeRequest.SerializeToString,
-            response_deserializer=call_tunnel_pb2.ExchangeResponse.FromString,
-        )
+        exchange = raw_exchange(channel)
         calls = [
             call_tunnel_pb2.TunneledCall(
                 call_id=number,
@@ -383,11 +372,7 @@ async def test_the_gateway_can_be_told_to_make_unary_calls(auth_service: Served)
 
 async def test_a_frame_of_more_calls_than_the_protocol_allows_ends_the_stream(auth_service: Served) -> None:
     async with grpc.aio.insecure_channel(auth_service.address) as channel:
-        exchange = channel.stream_stream(
-            TUNNEL_METHOD,
-            request_serializer=call_tunnel_pb2.ExchangeRequest.SerializeToString,
-            response_deserializer=call_tunnel_pb2.ExchangeResponse.FromString,
-        )
+        exchange = raw_exchange(channel)
         calls = [
             call_tunnel_pb2.TunneledCall(call_id=number, method=AUTH + "GetJwks", timeout_ms=1000)
             for number in range(1, FRAME_ITEMS_MAX + 2)
