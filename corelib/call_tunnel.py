@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+import grpc
 from google.protobuf.message import Message
+from payment_engine_protos.common.v1 import call_tunnel_pb2
 
 TUNNEL_SERVICE_NAME: Final = "payment_engine.common.v1.CallTunnelService"
 TUNNEL_METHOD: Final = f"/{TUNNEL_SERVICE_NAME}/Exchange"
@@ -33,3 +35,8 @@ def frame_size(items: Sequence[Message]) -> int:
             break
         count += 1
     return count
+
+
+def failed_result(code: grpc.StatusCode, message: str, call_id: int = 0) -> call_tunnel_pb2.TunneledResult:
+    """A call's result that no handler gave: a refusal, a deadline, a lost stream."""
+    return call_tunnel_pb2.TunneledResult(call_id=call_id, code=code.value[0], message=message)

@@ -23,7 +23,7 @@ import grpc
 import structlog
 from payment_engine_protos.common.v1 import call_tunnel_pb2
 
-from corelib.call_tunnel import CALL_BYTES_MAX, CALLS_IN_FLIGHT_MAX, TUNNEL_METHOD, frame_size
+from corelib.call_tunnel import CALL_BYTES_MAX, CALLS_IN_FLIGHT_MAX, TUNNEL_METHOD, failed_result, frame_size
 
 log = structlog.get_logger("corelib.call_tunnel")
 
@@ -39,10 +39,6 @@ class TunnelUnsupported(Exception):
 
 def result_code(result: TunneledResult) -> grpc.StatusCode:
     return CODES_BY_VALUE.get(result.code, grpc.StatusCode.UNKNOWN)
-
-
-def _failed(code: grpc.StatusCode, message: str) -> TunneledResult:
-    return TunneledResult(code=code.value[0], message=message)
 
 
 class _Stream:
@@ -95,7 +91,7 @@ class _Stream:
             log.debug("call_tunnel_send_failed", error=repr(exc))
 
     async def _receive(self) -> None:
-        ended = _failed(grpc.StatusCode.UNAVAILABLE, "call tunnel closed")
+        ended = failed_result(grpc.StatusCode.UNAVAILABLE, "call tunnel closed")
         try:
             async for frame in self._call:
                 for result in frame.results:
@@ -103,10 +99,10 @@ class _Stream:
                     if future is not None and not future.done():
                         future.set_result(result)
         except grpc.aio.AioRpcError as exc:
-            ended = _failed(exc.code(), exc.details() or "")
+            ended = failed_result(exc.code(), exc.details() or "")
             self.unsupported = exc.code() == grpc.StatusCode.UNIMPLEMENTED
         except asyncio.CancelledError:
-            ended = _failed(grpc.StatusCode.CANCELLED, "call tunnel closed")
+            ended = failed_result(grpc.StatusCode.CANCELLED, "call tunnel closed")
             raise
         finally:
             self._end(ended)
@@ -156,7 +152,7 @@ class CallTunnel:
             raise TunnelUnsupported()
         if len(request) > CALL_BYTES_MAX:
             # Too large for a frame; a unary call of this size fails as gRPC fails it.
-            return _failed(grpc.StatusCode.RESOURCE_EXHAUSTED, "request too large")
+            return failed_result(grpc.StatusCode.RESOURCE_EXHAUSTED, "request too large")
         stream = self._stream
         if stream is None or stream.ended is not None:
             if stream is not None and stream.unsupported:
@@ -178,7 +174,7 @@ class CallTunnel:
                 result = await future
         except TimeoutError:
             stream.cancel(call_id)
-            return _failed(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded")
+            return failed_result(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded")
         except asyncio.CancelledError:
             stream.cancel(call_id)
             raise

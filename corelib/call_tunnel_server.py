@@ -34,6 +34,7 @@ from corelib.call_tunnel import (
     FRAME_ITEMS_MAX,
     STATUS_DETAILS_KEY,
     TUNNEL_METHOD,
+    failed_result,
     frame_size,
 )
 from corelib.errors import ServiceError
@@ -167,10 +168,6 @@ def _result(call_id: int, outcome: _Outcome, response: bytes = b"") -> call_tunn
     )
 
 
-def _refusal(call_id: int, code: grpc.StatusCode, message: str) -> call_tunnel_pb2.TunneledResult:
-    return _result(call_id, _Outcome(code=code, message=message))
-
-
 def _failure(call_id: int, error: ServiceError) -> call_tunnel_pb2.TunneledResult:
     status = rpc_status.to_status(error.to_status_proto())
     details = next((v for k, v in status.trailing_metadata if k == STATUS_DETAILS_KEY), b"")
@@ -252,14 +249,15 @@ class _Session:
 
     def _start(self, call: call_tunnel_pb2.TunneledCall) -> None:
         if call.call_id in self._running:
-            self._deliver(_refusal(call.call_id, grpc.StatusCode.INVALID_ARGUMENT, "call id already running"))
+            refusal = failed_result(grpc.StatusCode.INVALID_ARGUMENT, "call id already running", call.call_id)
+            self._deliver(refusal)
         elif self._admission.draining:
             # As a server in its shutdown grace refuses new calls: the caller may retry
             # them elsewhere, where a call cut off at the end of the grace could not know.
-            self._deliver(_refusal(call.call_id, grpc.StatusCode.UNAVAILABLE, "Server is shutting down"))
+            self._deliver(failed_result(grpc.StatusCode.UNAVAILABLE, "Server is shutting down", call.call_id))
         elif len(self._running) >= CALLS_IN_FLIGHT_MAX:
             self._deliver(
-                _refusal(call.call_id, grpc.StatusCode.RESOURCE_EXHAUSTED, "too many calls in flight")
+                failed_result(grpc.StatusCode.RESOURCE_EXHAUSTED, "too many calls in flight", call.call_id)
             )
         else:
             task = asyncio.create_task(self._run(call))
@@ -272,16 +270,16 @@ class _Session:
     async def _run(self, call: call_tunnel_pb2.TunneledCall) -> None:
         call_id = call.call_id
         if not call.method.startswith(OWN_PACKAGE_PREFIX) or call.method == TUNNEL_METHOD:
-            self._deliver(_refusal(call_id, grpc.StatusCode.UNIMPLEMENTED, "Method not found!"))
+            self._deliver(failed_result(grpc.StatusCode.UNIMPLEMENTED, "Method not found!", call_id))
             return
         if len(call.request) > CALL_BYTES_MAX:
-            self._deliver(_refusal(call_id, grpc.StatusCode.RESOURCE_EXHAUSTED, "request too large"))
+            self._deliver(failed_result(grpc.StatusCode.RESOURCE_EXHAUSTED, "request too large", call_id))
             return
         # gRPC hands handlers lower-case keys; so does the tunnel.
         metadata = tuple((entry.key.lower(), entry.value) for entry in call.metadata)
         handler = await self._lookup(call.method, metadata)
         if handler is None or handler.unary_unary is None:
-            self._deliver(_refusal(call_id, grpc.StatusCode.UNIMPLEMENTED, "Method not found!"))
+            self._deliver(failed_result(grpc.StatusCode.UNIMPLEMENTED, "Method not found!", call_id))
             return
         deadline = time.monotonic() + call.timeout_ms / 1000 if call.timeout_ms else None
         context = TunneledCallContext(metadata, deadline, self._peer)
@@ -290,7 +288,7 @@ class _Session:
                 handler.request_deserializer(call.request) if handler.request_deserializer else call.request
             )
         except Exception:
-            self._deliver(_refusal(call_id, grpc.StatusCode.INTERNAL, "Failed to parse request"))
+            self._deliver(failed_result(grpc.StatusCode.INTERNAL, "Failed to parse request", call_id))
             return
         behaviour = cast(UnaryBehaviour, handler.unary_unary)
         try:
@@ -305,11 +303,11 @@ class _Session:
             return
         except TimeoutError:
             context.finish(cancelled=True)
-            self._deliver(_refusal(call_id, grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded"))
+            self._deliver(failed_result(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded", call_id))
             return
         except asyncio.CancelledError:
             context.finish(cancelled=True)
-            self._deliver(_refusal(call_id, grpc.StatusCode.CANCELLED, "Cancelled"))
+            self._deliver(failed_result(grpc.StatusCode.CANCELLED, "Cancelled", call_id))
             raise
         except Exception as exc:  # the pipeline maps every failure; this is a handler outside it
             log.exception("tunneled_call_crashed", rpc=call.method)
@@ -319,7 +317,7 @@ class _Session:
         context.finish()
         body = handler.response_serializer(response) if handler.response_serializer else response
         if len(body) > CALL_BYTES_MAX:
-            self._deliver(_refusal(call_id, grpc.StatusCode.RESOURCE_EXHAUSTED, "response too large"))
+            self._deliver(failed_result(grpc.StatusCode.RESOURCE_EXHAUSTED, "response too large", call_id))
             return
         self._deliver(_result(call_id, context.outcome, body))
 

@@ -70,6 +70,13 @@ def _error(code: grpc.StatusCode, details: str, details_bin: bytes | None) -> Se
     return ServiceError(decoded.reason, decoded.message, decoded.details, decoded.metadata)
 
 
+def _logged(route: Route, code: grpc.StatusCode, error: ServiceError) -> ServiceError:
+    """The error, said in the log when it is the backend's fault (5xx)."""
+    if error.code.http_status >= 500:
+        log.warning("backend_failed", rpc=route.full_method, grpc_code=code.name, reason=error.reason)
+    return error
+
+
 def _passed_headers(metadata: Iterable[tuple[object, object]]) -> tuple[tuple[str, str], ...]:
     return tuple(
         (str(key), str(value))
@@ -116,15 +123,7 @@ class Backends:
                     return route.response_class.FromString(result.response), _passed_headers(
                         (entry.key, entry.value) for entry in result.initial_metadata
                     )
-                error = error_from_result(result)
-                if error.code.http_status >= 500:
-                    log.warning(
-                        "backend_failed",
-                        rpc=route.full_method,
-                        grpc_code=result_code(result).name,
-                        reason=error.reason,
-                    )
-                raise error
+                raise _logged(route, result_code(result), error_from_result(result))
         return await self._unary(route, request, metadata)
 
     async def _unary(
@@ -144,12 +143,7 @@ class Backends:
             initial = await call.initial_metadata() or ()
             return response, _passed_headers(initial)
         except grpc.aio.AioRpcError as exc:
-            error = error_from_rpc(exc)
-            if error.code.http_status >= 500:
-                log.warning(
-                    "backend_failed", rpc=route.full_method, grpc_code=exc.code().name, reason=error.reason
-                )
-            raise error from exc
+            raise _logged(route, exc.code(), error_from_rpc(exc)) from exc
 
     async def health(self) -> dict[str, str]:
         """domain → "SERVING" or what it answered instead, asked of all at once."""
