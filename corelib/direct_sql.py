@@ -9,6 +9,13 @@ read — take connections from a `DirectPool` instead: psycopg connections of th
 kept open and in autocommit (each of these statements is a unit of work by itself),
 lent to one caller at a time.
 
+Every one of these statements finds its rows by a key. They are prepared, and PostgreSQL
+keeps the generic plan it settles on for each; made while a table was young (a new
+engine's first minute, before autovacuum first analyzed it), that plan scanned the whole
+table, and went on scanning it as the table grew. The pool's connections therefore run
+with sequential scans off: a young table is then read through its keys too, and a table
+without a usable index is still scanned.
+
 The SQL stays where it is written, in its service's repository, with SQLAlchemy's
 `:name` parameters; `direct_statement` turns it into psycopg's `%(name)s` once, at import.
 """
@@ -41,6 +48,8 @@ from corelib.db import (
 _PARAMETER: Final = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 CONNECTIONS_MAX_LIMIT: Final = 64
 _ROWS_RETURNED: Final = psycopg.pq.ExecStatus.TUPLES_OK
+# Planner settings of the pool's connections (the module's docstring says why).
+KEYED_PLANS_OPTION: Final = "-c enable_seqscan=off"
 
 DirectConnection: TypeAlias = "psycopg.AsyncConnection[DictRow]"
 # What a repository function that serves both kinds of caller takes.
@@ -109,7 +118,8 @@ class DirectPool:
         if not 1 <= connections_max <= CONNECTIONS_MAX_LIMIT:
             raise ValueError(f"connections_max must be 1..{CONNECTIONS_MAX_LIMIT}")
         self._conninfo = libpq_url(database_url)
-        self._args = connect_args(application_name, prepared_statements=prepared_statements)
+        args = connect_args(application_name, prepared_statements=prepared_statements)
+        self._args = {**args, "options": f"{args['options']} {KEYED_PLANS_OPTION}"}
         self._checkout_timeout_s = checkout_timeout_s
         self._free = asyncio.Semaphore(connections_max)
         self._idle: list[DirectConnection] = []

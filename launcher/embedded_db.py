@@ -87,12 +87,6 @@ class PostgresTuning:
             # The ledger's and the payments' recent pages and indexes stay in memory as
             # their tables grow (the default 128 MB held a few minutes of payments).
             "shared_buffers": "512MB",
-            # The payment path's statements are prepared, and PostgreSQL keeps the plan it
-            # made for them. Made while a new table was nearly empty, that plan scans the
-            # whole table, and keeps doing so while it grows, until autovacuum first
-            # analyzes it: within a minute by default, when the payments table has
-            # tens of thousands of rows. Looked at every 10 s instead.
-            "autovacuum_naptime": "10s",
         }
         if not self.durable:
             values |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
