@@ -64,6 +64,7 @@ def test_tuning_chooses_durability(tmp_path: Path) -> None:
     try:
         assert query(durable.url(), "SHOW fsync") == [("on",)]
         assert query(durable.url(), "SHOW synchronous_commit") == [("on",)]
+        assert query(durable.url(), "SHOW wal_segment_size") == [("1MB",)]
     finally:
         durable.stop()
 
