@@ -45,8 +45,9 @@ PORT_DEFAULT: Final = 55432
 CONNECTIONS_MAX: Final = 200
 # A new cluster has no used WAL files to recycle until its first checkpoints: each time
 # it fills one, it creates and zero-fills the next and waits for that on the disk while
-# holding the WAL write lock, and every commit waits with it. For a 16 MB file that was a
-# stall of 20-40 ms every 3 s at 500 payments/s; for a 1 MB file it is a millisecond or two.
+# holding the WAL write lock, and every commit waits with it. With 16 MB files, at 500
+# payments/s the slow answers bunched at each switch, every 3 s; 1 MB files spread the
+# same work into stalls too short to show in the latencies (docs/scaling.md).
 WAL_SEGMENT_MB: Final = 1
 INITDB_TIMEOUT_S: Final = 180
 # Crash recovery replays WAL before the server accepts connections; give it time.
