@@ -99,8 +99,14 @@ class _Stream:
                     if future is not None and not future.done():
                         future.set_result(result)
         except grpc.aio.AioRpcError as exc:
-            ended = failed_result(exc.code(), exc.details() or "")
-            self.unsupported = exc.code() == grpc.StatusCode.UNIMPLEMENTED
+            code = exc.code()
+            self.unsupported = code == grpc.StatusCode.UNIMPLEMENTED
+            # Whatever ended the stream (the service gone, or its transport torn down in
+            # the middle of a write, which gRPC reports as INTERNAL), the calls it carried
+            # may or may not have run: unavailable, for their callers to retry.
+            ended = failed_result(grpc.StatusCode.UNAVAILABLE, f"call tunnel ended: {code.name}")
+            if code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED) and not self.unsupported:
+                log.warning("call_tunnel_ended", grpc_code=code.name, details=exc.details())
         except asyncio.CancelledError:
             ended = failed_result(grpc.StatusCode.CANCELLED, "call tunnel closed")
             raise

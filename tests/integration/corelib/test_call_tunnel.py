@@ -283,6 +283,44 @@ async def test_a_lost_service_fails_calls_as_unavailable_then_a_new_stream_serve
         assert back is not None and back.code == grpc.StatusCode.OK
 
 
+async def test_a_stream_ended_by_any_error_fails_its_calls_as_unavailable() -> None:
+    """gRPC reports a transport torn down in the middle of a write as INTERNAL: the calls
+    the stream carried are still unavailable (503, to retry), never an internal error."""
+
+    async def end_with_internal(
+        requests: AsyncIterator[call_tunnel_pb2.ExchangeRequest],
+        context: grpc.aio.ServicerContext[call_tunnel_pb2.ExchangeRequest, call_tunnel_pb2.ExchangeResponse],
+    ) -> AsyncIterator[call_tunnel_pb2.ExchangeResponse]:
+        async for _frame in requests:
+            await context.abort(grpc.StatusCode.INTERNAL, "Internal error from Core")
+        yield call_tunnel_pb2.ExchangeResponse()
+
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers(
+        (
+            grpc.method_handlers_generic_handler(
+                TUNNEL_METHOD.split("/")[1],
+                {
+                    "Exchange": grpc.stream_stream_rpc_method_handler(
+                        end_with_internal,
+                        request_deserializer=call_tunnel_pb2.ExchangeRequest.FromString,
+                        response_serializer=call_tunnel_pb2.ExchangeResponse.SerializeToString,
+                    )
+                },
+            ),
+        )
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        async with tunnel_to(f"127.0.0.1:{port}") as (_, tunnel):
+            ended = await tunnelled(tunnel, AUTH + "GetJwks", auth_pb2.GetJwksRequest(), ())
+        assert ended.code == grpc.StatusCode.UNAVAILABLE
+        assert reason(ended) == "SERVICE_UNAVAILABLE"
+    finally:
+        await server.stop(0)
+
+
 async def test_a_draining_service_refuses_new_calls_as_unavailable(auth_service: Served) -> None:
     async with tunnel_to(auth_service.address) as (_, tunnel):
         assert (
