@@ -5,6 +5,7 @@ Each check is one quick attempt; the supervisor decides how long to keep asking.
 
 from __future__ import annotations
 
+import http.client
 import socket
 import urllib.error
 import urllib.request
@@ -52,7 +53,9 @@ class HttpReadyProbe:
             with urllib.request.urlopen(self.url, timeout=PROBE_TIMEOUT_S) as response:  # noqa: S310 (our own loopback URL)
                 ok: bool = response.status == 200
                 return ok
-        except (urllib.error.URLError, OSError):
+        except (urllib.error.URLError, OSError, http.client.HTTPException):
+            # Not an HTTP answer (another program on the port, or one cut short): not
+            # ready, and the supervisor keeps asking within its own bound.
             return False
 
     def describe(self) -> str:
