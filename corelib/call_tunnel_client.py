@@ -3,9 +3,9 @@ service process multiplexed on one stream (corelib/call_tunnel_server.py runs th
 
 `call` waits for its own result. A sender writes every call queued meanwhile in one
 frame, so under load one message carries many calls; a receiver hands each result to
-its waiter. The stream is opened on first use and again after it is lost; losing it
-fails the calls it carried with the stream's own status (UNAVAILABLE when the service
-went away), as a lost connection fails unary calls. A call whose deadline passes
+its waiter. The stream is opened on first use and again after it is lost; losing it,
+whatever its status, fails the calls it carried as UNAVAILABLE, as a lost connection
+fails unary calls. A call whose deadline passes
 stops waiting and asks the service to cancel it.
 
 A service without the tunnel answers UNIMPLEMENTED once; the tunnel then says so
@@ -44,12 +44,7 @@ def result_code(result: TunneledResult) -> grpc.StatusCode:
 class _Stream:
     """One open Exchange stream and the calls waiting on it."""
 
-    def __init__(
-        self,
-        exchange: grpc.aio.StreamStreamMultiCallable[
-            call_tunnel_pb2.ExchangeRequest, call_tunnel_pb2.ExchangeResponse
-        ],
-    ) -> None:
+    def __init__(self, exchange: Exchange) -> None:
         self._call = exchange()
         self.waiting: dict[int, asyncio.Future[TunneledResult]] = {}
         self._queued: list[call_tunnel_pb2.TunneledCall] = []
