@@ -58,14 +58,20 @@ RpcContext: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 Handler = Callable[[Any, RpcContext], Awaitable[Any]]
 
 
+def error_from_status(code: grpc.StatusCode, details: str, details_bin: bytes | None) -> ServiceError:
+    """A downstream service's failure, carried on unchanged (reason, message, details),
+    from its status however it travelled: a unary call's or a tunnelled call's."""
+    decoded = decode_status(code, details, details_bin)
+    return ServiceError(decoded.reason, decoded.message, decoded.details, decoded.metadata)
+
+
 def error_from_rpc(exc: grpc.aio.AioRpcError) -> ServiceError:
-    """A downstream service's failure, carried on unchanged (reason, message, details)."""
+    """A downstream service's failure, from the unary call that failed with it."""
     trailers = exc.trailing_metadata() or ()
     details_bin = next((v for k, v in trailers if k == "grpc-status-details-bin"), None)
-    decoded = decode_status(
+    return error_from_status(
         exc.code(), exc.details() or "", details_bin if isinstance(details_bin, bytes) else None
     )
-    return ServiceError(decoded.reason, decoded.message, decoded.details, decoded.metadata)
 
 
 async def _run_once(

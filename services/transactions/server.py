@@ -96,6 +96,7 @@ def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Auth
         transactions_pb2_grpc.add_TransactionsServiceServicer_to_server(api, server)
 
     async def dispose() -> None:
+        await ledger.close()
         await direct.close()
         await engine.dispose()
 
