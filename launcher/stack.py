@@ -233,7 +233,9 @@ class EngineStack:
         except OperationalError as error:
             raise LaunchError(f"migrations failed on {redacted(database_url)}: {error.orig}") from error
         self._sink.event("info", "migrations applied", schemas=",".join(migrated))
-        service_database_url = self._start_pooler(data_dir, database_url) if options.pooler else database_url
+        # The engine's processes reach an embedded server over its unix socket.
+        local_url = self._postgres.socket_url() if self._postgres is not None else database_url
+        service_database_url = self._start_pooler(data_dir, database_url) if options.pooler else local_url
 
         service_secret = load_or_create_service_secret(data_dir)
         credentials = seed_sandbox(database_url) if options.mode == "sandbox" else None
@@ -258,7 +260,7 @@ class EngineStack:
         self._database_url = database_url
         config = EngineConfig(
             database_url=service_database_url,
-            database_direct_url=database_url,
+            database_direct_url=local_url,
             # Debian's PgBouncer (1.18) cannot carry prepared statements across server
             # connections in transaction mode.
             prepared_statements=not options.pooler,

@@ -16,8 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
+import psycopg
 import pytest
 
+from corelib.db import libpq_url
 from launcher.ports import free_port
 
 START_DEADLINE_S: Final = 180.0
@@ -102,6 +104,14 @@ def test_up_starts_quietly_and_status_tells_each_process_and_its_health(
         assert entry["restarts"] == 0 and entry["address"], (name, entry)
     # The password of the database never appears; the address does.
     assert str(processes["gateway"]["address"]).endswith("/readyz")
+    # The engine's processes reach their embedded PostgreSQL over its unix socket.
+    with psycopg.connect(libpq_url(str(processes["postgres"]["address"])), autocommit=True) as conn:
+        clients = conn.execute(
+            "SELECT application_name, client_addr IS NULL FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'"
+        ).fetchall()
+    assert clients and all(over_socket for _, over_socket in clients), clients
 
     table = status(data_dir)
     assert table.returncode == 0

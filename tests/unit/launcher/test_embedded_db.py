@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -10,8 +11,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from sqlalchemy import text
 
-from corelib.db import libpq_url
+from corelib.db import autocommit, create_engine, libpq_url
 from launcher.embedded_db import DURABLE, FAST_UNSAFE, EmbeddedPostgres
 from launcher.ports import free_port
 
@@ -129,3 +131,44 @@ def test_create_database_is_idempotent(tmp_path: Path) -> None:
         assert query(postgres.url(), "SELECT current_database()") == [("payment_engine",)]
     finally:
         postgres.stop()
+
+
+def test_the_engines_processes_reach_it_over_its_unix_socket(tmp_path: Path) -> None:
+    server = EmbeddedPostgres(tmp_path / "data", tuning=FAST_UNSAFE, port=0)
+    server.start()
+    try:
+        # A connection over a unix socket has no client address.
+        assert query(server.socket_url(), "SELECT inet_client_addr() IS NULL") == [(True,)]
+        assert query(server.url(), "SELECT inet_client_addr() IS NULL") == [(False,)]
+        assert asyncio.run(_through_sqlalchemy(server.socket_url())) is None
+        server.restart()
+        assert query(server.socket_url(), "SELECT inet_client_addr() IS NULL") == [(True,)]
+    finally:
+        server.stop()
+
+
+def test_a_socket_in_a_temporary_directory_serves_across_restarts(tmp_path: Path) -> None:
+    # Too long a path for a socket: the server's socket goes to a temporary directory,
+    # which it keeps until it is stopped.
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    server = EmbeddedPostgres(deep, tuning=FAST_UNSAFE, port=0)
+    server.start()
+    try:
+        url = server.socket_url()
+        assert str(deep) not in url
+        assert query(url, "SELECT inet_client_addr() IS NULL") == [(True,)]
+        server.restart()
+        assert server.socket_url() == url
+        assert query(url, "SELECT inet_client_addr() IS NULL") == [(True,)]
+    finally:
+        server.stop()
+
+
+async def _through_sqlalchemy(url: str) -> object:
+    """What a service does with the URL: an SQLAlchemy engine on psycopg."""
+    engine = create_engine(url, application_name="socket-url-test", pool_size=1)
+    try:
+        async with autocommit(engine) as conn:
+            return (await conn.execute(text("SELECT inet_client_addr()"))).scalar_one()
+    finally:
+        await engine.dispose()
