@@ -18,6 +18,13 @@ from launcher.readiness import GrpcHealthProbe, HttpReadyProbe
 SERVICE_NAMES: Final = ("auth", "accounts", "transactions", "webhooks")
 # Dependencies first: a process started before one it calls logs failures until it is up.
 START_ORDER: Final = ("auth", "webhooks", "accounts", "transactions")
+# Webhook delivery is asynchronous, with a budget of a second from commit to arrival;
+# a payment's answer is synchronous, with one of 25 ms. When both want the same cores,
+# the payment path goes first: at nice 5 the webhooks process weighs a third of the
+# others with the kernel's scheduler, as its Kubernetes CPU request is half theirs. At a
+# paced 500 payments/s on two cores, the p99 of the answers measured 22.6 and 22.9 ms
+# with it, against 22.9 to 25.0 ms in four runs without, alternating.
+DEFERRABLE_NICE: Final = {"webhooks": 5}
 GATEWAY_NAME: Final = "gateway"
 PORTAL_NAME: Final = "portal"
 
@@ -118,6 +125,7 @@ def process_stages(topology: Topology, config: EngineConfig) -> list[list[Proces
             argv=(sys.executable, "-m", f"services.{name}.server"),
             env={**env, "PE_GRPC_PORT": str(topology.grpc_ports[name])},
             probe=GrpcHealthProbe(topology.grpc_addr(name)),
+            nice=DEFERRABLE_NICE.get(name, 0),
         )
 
     ordered = [name for name in START_ORDER if name in topology.grpc_ports]

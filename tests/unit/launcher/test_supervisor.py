@@ -9,6 +9,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,26 @@ def test_a_killed_process_is_restarted(sink: RecordingSink, supervisors: list[Su
     assert supervisor.pid("gateway") == gateway_pid  # the others keep running
     assert "auth exited unexpectedly (killed by SIGKILL)" in sink.messages()
     assert any(message.startswith("restarting auth in ") for message in sink.messages())
+
+
+def test_a_deferrable_process_runs_at_its_lower_priority_and_keeps_it_when_restarted(
+    sink: RecordingSink, supervisors: list[Supervisor]
+) -> None:
+    deferrable = replace(dummy("webhooks"), nice=5)
+    supervisor = make(supervisors, Supervisor([[dummy("accounts")], [deferrable]], sink))
+    supervisor.start()
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+
+    def niceness(name: str) -> int:
+        pid = supervisor.pid(name)
+        assert pid is not None
+        return os.getpriority(os.PRIO_PROCESS, pid)
+
+    assert niceness("accounts") == own
+    assert niceness("webhooks") == own + 5
+    old_pid = supervisor.kill("webhooks", signal.SIGKILL)
+    supervisor.wait_ready("webhooks", timeout_s=10, replacing_pid=old_pid)
+    assert niceness("webhooks") == own + 5
 
 
 def wait_for_message(sink: RecordingSink, predicate: Callable[[list[str]], bool]) -> list[str]:

@@ -68,6 +68,12 @@ def test_probes_match_what_each_process_serves() -> None:
     assert isinstance(gateway_probe, HttpReadyProbe) and gateway_probe.url == "http://127.0.0.1:8088/readyz"
 
 
+def test_only_webhook_delivery_yields_the_cores_to_the_payment_path() -> None:
+    specs = {spec.name: spec for stage in process_stages(TOPOLOGY, CONFIG) for spec in stage}
+    assert {name: spec.nice for name, spec in specs.items() if spec.nice} == {"webhooks": 5}
+    assert all(specs[name].nice == 0 for name in ("auth", "accounts", "transactions", "gateway"))
+
+
 def test_without_a_gateway_no_gateway_process() -> None:
     topology = Topology(grpc_ports={"auth": 1001}, gateway_port=8088, with_gateway=False)
     assert [[spec.name for spec in stage] for stage in process_stages(topology, CONFIG)] == [["auth"]]
