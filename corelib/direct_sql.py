@@ -16,6 +16,12 @@ table, and went on scanning it as the table grew. The pool's connections therefo
 with sequential scans off: a young table is then read through its keys too, and a table
 without a usable index is still scanned.
 
+A pool may commit without waiting for the WAL flush (`commit_waits_for_flush=False`),
+for a record whose durability a later synchronous commit on the same server provides:
+PostgreSQL writes one WAL in order, so flushing a commit flushes every commit before it.
+`server_of` names the server a connection commits on, so that the caller can check that
+the later commit is on the same one.
+
 The SQL stays where it is written, in its service's repository, with SQLAlchemy's
 `:name` parameters; `direct_statement` turns it into psycopg's `%(name)s` once, at import.
 """
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -50,6 +57,14 @@ CONNECTIONS_MAX_LIMIT: Final = 64
 _ROWS_RETURNED: Final = psycopg.pq.ExecStatus.TUPLES_OK
 # Planner settings of the pool's connections (the module's docstring says why).
 KEYED_PLANS_OPTION: Final = "-c enable_seqscan=off"
+# Commits answered once their WAL is written, before it is flushed (see the docstring).
+UNFLUSHED_COMMITS_OPTION: Final = "-c synchronous_commit=off"
+# The server a connection commits on: its cluster's identifier, which every server of the
+# cluster shares, and the timeline of its WAL, which a promoted standby changes.
+_SERVER_IDENTITY: Final = """
+    SELECT s.system_identifier::text || '/' || substr(pg_walfile_name(pg_current_wal_insert_lsn()), 1, 8)
+    FROM pg_control_system() AS s
+    """
 
 DirectConnection: TypeAlias = "psycopg.AsyncConnection[DictRow]"
 # What a repository function that serves both kinds of caller takes.
@@ -80,6 +95,14 @@ async def rows_of(
         result = await conn.execute(statement.clause, parameters)
         return result.mappings().all() if result.returns_rows else []
     return await fetch_all(conn, statement, parameters)
+
+
+async def server_identity(conn: DirectConnection) -> str:
+    """The server a connection commits on, as `system identifier/timeline`."""
+    cursor = await conn.execute(_SERVER_IDENTITY)
+    row = await cursor.fetchone()
+    assert row is not None
+    return str(next(iter(row.values())))
 
 
 class DirectPoolTimeout(DatabaseUnavailable):
@@ -114,12 +137,17 @@ class DirectPool:
         connections_max: int,
         prepared_statements: bool = True,
         checkout_timeout_s: float = POOL_CHECKOUT_TIMEOUT_S,
+        commit_waits_for_flush: bool = True,
     ) -> None:
         if not 1 <= connections_max <= CONNECTIONS_MAX_LIMIT:
             raise ValueError(f"connections_max must be 1..{CONNECTIONS_MAX_LIMIT}")
         self._conninfo = libpq_url(database_url)
         args = connect_args(application_name, prepared_statements=prepared_statements)
-        self._args = {**args, "options": f"{args['options']} {KEYED_PLANS_OPTION}"}
+        options = f"{args['options']} {KEYED_PLANS_OPTION}"
+        if not commit_waits_for_flush:
+            options += f" {UNFLUSHED_COMMITS_OPTION}"
+        self._args = {**args, "options": options}
+        self._servers: weakref.WeakKeyDictionary[DirectConnection, str] = weakref.WeakKeyDictionary()
         self._checkout_timeout_s = checkout_timeout_s
         self._free = asyncio.Semaphore(connections_max)
         self._idle: list[DirectConnection] = []
@@ -162,6 +190,14 @@ class DirectPool:
         succeeds, rolls back otherwise."""
         async with self.connection() as conn, conn.transaction():
             yield conn
+
+    async def server_of(self, conn: DirectConnection) -> str:
+        """The server this connection of the pool commits on (system identifier/timeline),
+        asked once per connection: a connection stays on one server for its life."""
+        server = self._servers.get(conn)
+        if server is None:
+            server = self._servers[conn] = await server_identity(conn)
+        return server
 
     async def _open(self) -> DirectConnection:
         try:

@@ -238,6 +238,7 @@ def _hold_order(request: accounts_pb2.PlaceHoldRequest) -> HoldOrder:
         payee_account_id=request.payee_account_id,
         not_after=from_timestamp(request.not_after) if request.HasField("not_after") else None,
         post_at_once=request.post_at_once,
+        unflushed_record_server=request.unflushed_record_server,
     )
 
 

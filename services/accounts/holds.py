@@ -75,6 +75,9 @@ class HoldOrder:
     not_after: datetime | None = None
     # Post to the payee in the same unit of work: the hold is written POSTED.
     post_at_once: bool = False
+    # The server the payment's record was committed on without waiting for its flush:
+    # the hold is placed only on that same server (see `_record_made_durable`).
+    unflushed_record_server: str = ""
 
 
 @dataclass(frozen=True)
@@ -214,6 +217,21 @@ def _decide_hold(order: HoldOrder, balances: _Balances, payees: dict[str, Accoun
     return payee
 
 
+def _record_made_durable(order: HoldOrder, server: str) -> None:
+    """A payment whose record was committed without waiting for its WAL flush is durable
+    once a later commit on the same server is flushed: PostgreSQL writes one WAL, in
+    order. This unit of work commits synchronously, so on that server it makes the record
+    durable with the hold. On another server it would not: a crash there could lose the
+    record and leave its hold, so the hold is refused, as unplaced, until the record is
+    durable by itself."""
+    if order.unflushed_record_server and order.unflushed_record_server != server:
+        raise ServiceError(
+            "SERVICE_UNAVAILABLE",
+            "The payment's record is not durable on the ledger's database server yet",
+            {"recordServer": order.unflushed_record_server, "ledgerServer": server},
+        )
+
+
 def _aborted() -> ServiceError:
     return ServiceError("BATCH_ABORTED")
 
@@ -322,6 +340,11 @@ class Holds:
             o.payee_account_id for o in orders.values() if o.post_at_once
         ]
         now = utc_now()
+        server = (
+            await self._direct.server_of(conn)
+            if any(o.unflushed_record_server for o in orders.values())
+            else ""
+        )
         balances = _Balances(await repository.accounts_by_id(conn, locked_ids, for_update=True))
         payee_ids = [
             o.payee_account_id
@@ -360,6 +383,7 @@ class Holds:
                     continue
                 if order.not_after is not None and now > order.not_after:
                     raise ServiceError("SERVICE_UNAVAILABLE", "The hold was decided after its caller gave up")
+                _record_made_durable(order, server)
                 _decide_hold(order, balances, payees)
             except ServiceError as error:
                 outcomes[index] = error

@@ -56,8 +56,15 @@ class LedgerUnavailable(Exception):
     """The call's outcome is unknown."""
 
 
+class LedgerOnAnotherServer(LedgerUnavailable):
+    """The ledger refused a hold, unplaced, because the payment's record was committed
+    without waiting for its flush on another database server than the ledger's."""
+
+
 def _item_error(error: accounts_pb2.LedgerItemError) -> ServiceError | LedgerUnavailable:
     if error.reason not in BUSINESS_REASONS:
+        if "ledgerServer" in error.details.fields:
+            return LedgerOnAnotherServer(f"{error.reason}: {error.message}")
         return LedgerUnavailable(f"{error.reason}: {error.message}")
     return ServiceError(error.reason, error.message, json_format.MessageToDict(error.details))
 

@@ -48,7 +48,12 @@ from corelib.request_context import Principal
 from corelib.timestamps import utc_now
 from services.transactions import lifecycle, payment_types, repository
 from services.transactions.account_directory import AccountDirectory, AccountOwner
-from services.transactions.ledger_client import LEDGER_CALL_TIMEOUT_S, LedgerClient, LedgerUnavailable
+from services.transactions.ledger_client import (
+    LEDGER_CALL_TIMEOUT_S,
+    LedgerClient,
+    LedgerOnAnotherServer,
+    LedgerUnavailable,
+)
 from services.transactions.repository import IdempotencyRow, KeyAnswer, KeyClaim, StepMove, TransactionRow
 from services.transactions.saga_steps import SagaSteps
 from services.transactions.sandbox_triggers import failure_for
@@ -263,10 +268,14 @@ class Payments:
         *,
         render: Render,
         sandbox: bool,
+        unflushed: DirectPool | None = None,
     ) -> None:
         self._engine = engine
         # A payment's creation and its outcome: a statement each, on psycopg itself.
         self._direct = direct
+        # Where a create's first write commits without waiting for its WAL flush, while
+        # the ledger is on the same database server (`_first_write`); None once it is not.
+        self._unflushed = unflushed
         self._ledger = ledger
         self._directory = directory
         self._steps = steps
@@ -330,19 +339,42 @@ class Payments:
             for d in firsts
             if d.key
         ]
-        async with self._direct.connection() as conn:
-            # The key's claim and the payment's first write commit together.
-            written = {
-                row.id: row
-                for row in await repository.create_payments(conn, claims, [d.values for d in firsts])
-            }
+        written, unflushed_on = await self._first_write(claims, [d.values for d in firsts])
         taken = [d for d in firsts if d.values["id"] not in written]
         if taken:
             await self._answer_taken_keys(taken, outcomes)
         fresh = [d for d in firsts if d.values["id"] in written]
-        await self._hold(fresh, written, outcomes, atomic=atomic)
+        await self._hold(fresh, written, outcomes, atomic=atomic, unflushed_on=unflushed_on)
         self._resolve_in_batch_repeats(drafts, outcomes)
         return [outcomes[index] for index in range(len(requests))]
+
+    async def _first_write(
+        self, claims: list[KeyClaim], values: list[dict[str, Any]]
+    ) -> tuple[dict[str, TransactionRow], str]:
+        """The keys' claims and the payments' first records, committed together; and the
+        database server they were committed on without waiting for the WAL flush ("" when
+        the commit waited for it).
+
+        Nothing rests on the first records alone: the ledger's commit of the holds flushes
+        them (one WAL, in order) when it is on the same server, which the hold requests
+        name for the ledger to check, and the client is answered only after the ledger.
+        A batch the ledger placed nothing for is recorded before it is answered, which
+        flushes it. The wait for a flush is then paid once per payment, not twice."""
+        pool = self._unflushed or self._direct
+        async with pool.connection() as conn:
+            server = await pool.server_of(conn) if pool is self._unflushed else ""
+            rows = await repository.create_payments(conn, claims, values)
+        return {row.id: row for row in rows}, server
+
+    def _records_left_unflushed(self, placed: Sequence[object], unflushed_on: str) -> bool:
+        """Whether a batch's first records may still wait for their flush: the ledger
+        placed none of its holds, so its commit flushed nothing."""
+        if self._unflushed is not None and any(isinstance(o, LedgerOnAnotherServer) for o in placed):
+            # From now on every first write waits for its flush, as the ledger's commits
+            # no longer make it durable.
+            self._unflushed = None
+            log.warning("payment_records_flushed_on_their_own", reason="ledger_on_another_database_server")
+        return unflushed_on != "" and not any(isinstance(o, accounts_pb2.PlaceHoldResponse) for o in placed)
 
     async def _earlier_answers(self, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], IdempotencyRow]:
         """The claims of these (tenant, key) pairs, with the answers this process gave
@@ -499,6 +531,7 @@ class Payments:
         outcomes: dict[int, Outcome],
         *,
         atomic: bool,
+        unflushed_on: str = "",
     ) -> None:
         if not drafts:
             return
@@ -516,11 +549,13 @@ class Payments:
                     payee_account_id=d.values["to_account_id"],
                     not_after=not_after,
                     post_at_once=posts_at_once(d.rail, d.values["amount_minor"], sandbox=self._sandbox),
+                    unflushed_record_server=unflushed_on,
                 )
                 for d in drafts
             ],
             atomic=atomic,
         )
+        unflushed = self._records_left_unflushed(placed, unflushed_on)
         now = utc_now()
         moves: list[StepMove] = []
         refusals: dict[str, ServiceError] = {}
@@ -567,10 +602,12 @@ class Payments:
         keyed = [answer for answer in answers.values() if answer.key]
         written = _OutcomeWrite(moves, events, keyed, [answer for answer in aborted if answer.key])
         moved: dict[str, TransactionRow] | None = None
-        if atomic or not all(move.status in _DECIDED for move in moves):
+        if atomic or unflushed or not all(move.status in _DECIDED for move in moves):
             # All or none: a failed batch's keys are free again before it is answered, so
             # the corrected batch may be sent at once. A payment that waits for its rail
-            # is recorded before it is answered, so that it can be canceled at once.
+            # is recorded before it is answered, so that it can be canceled at once. A
+            # refusal is recorded first when its first record may still be unflushed, so
+            # that a crash cannot forget a key that was answered.
             moved = await self._record(written)
         else:
             await self._start_recording(written)

@@ -1,18 +1,28 @@
 """The psycopg pool of the statements every payment runs (corelib.direct_sql), on a real
 PostgreSQL: statements in both forms, connections kept and bounded, a connection the
-server dropped replaced, transactions that commit or roll back as a whole."""
+server dropped replaced, transactions that commit or roll back as a whole, commits that
+need not wait for their flush, and the server a connection commits on."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import psycopg
 import pytest
 from sqlalchemy import text
 
 from corelib.db import autocommit, create_engine, is_database_unavailable, libpq_url
-from corelib.direct_sql import DirectPool, DirectPoolTimeout, direct_statement, fetch_all, rows_of
+from corelib.direct_sql import (
+    DirectPool,
+    DirectPoolTimeout,
+    direct_statement,
+    fetch_all,
+    rows_of,
+    server_identity,
+)
+from launcher.embedded_db import EmbeddedPostgres
+from tests.harness.postgres import fresh_database
 
 SCHEMA = "direct_sql_test"
 PID = direct_statement("SELECT pg_backend_pid() AS pid")
@@ -132,3 +142,62 @@ async def test_a_transaction_commits_whole_or_not_at_all(pool: DirectPool) -> No
         assert (await fetch_all(conn, COUNT, {}))[0]["n"] == 2
         # Back in the pool in autocommit, outside any transaction.
         assert conn.autocommit and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+@pytest.fixture(scope="module")
+def durable_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    """A second cluster, durable as the engine runs it (the session's is not)."""
+    postgres = EmbeddedPostgres(tmp_path_factory.mktemp("durable-pg"), port=0)
+    postgres.start()
+    try:
+        yield postgres
+    finally:
+        postgres.stop()
+
+
+async def _synchronous_commit(pool: DirectPool) -> str:
+    async with pool.connection() as conn:
+        cursor = await conn.execute("SHOW synchronous_commit")
+        row = await cursor.fetchone()
+    assert row is not None
+    return str(row["synchronous_commit"])
+
+
+async def test_a_pool_may_commit_without_waiting_for_the_flush(durable_postgres: EmbeddedPostgres) -> None:
+    url = durable_postgres.url()
+    waiting = DirectPool(url, application_name="direct-sql-test", connections_max=1)
+    unflushed = DirectPool(
+        url, application_name="direct-sql-test", connections_max=1, commit_waits_for_flush=False
+    )
+    try:
+        assert await _synchronous_commit(waiting) == "on"
+        assert await _synchronous_commit(unflushed) == "off"
+    finally:
+        await waiting.close()
+        await unflushed.close()
+
+
+async def test_server_of_names_the_cluster_not_the_database(
+    database_url: str, embedded_postgres: EmbeddedPostgres, durable_postgres: EmbeddedPostgres
+) -> None:
+    """Every database of a cluster shares one WAL, so one name; another cluster has its own."""
+    other_database = fresh_database(embedded_postgres, "server_of")
+    pools = [
+        DirectPool(url, application_name="direct-sql-test", connections_max=1)
+        for url in (database_url, other_database, durable_postgres.url())
+    ]
+    try:
+        servers = []
+        for pool in pools:
+            async with pool.connection() as conn:
+                servers.append(await pool.server_of(conn))
+                assert await pool.server_of(conn) == servers[-1]
+                assert await server_identity(conn) == servers[-1]
+        assert servers[0] == servers[1] != servers[2]
+        for server in servers:
+            system_identifier, timeline = server.split("/")
+            assert system_identifier.isdigit()
+            assert int(timeline, 16) >= 1
+    finally:
+        for pool in pools:
+            await pool.close()

@@ -1,7 +1,8 @@
 """The payment saga's ledger client against the running engine's accounts service: its
 calls travel in the call tunnel (no unary call leaves the channel), and they answer as
 the unary calls did — the ledger's decision per item, its refusals with their reasons
-and details, a missing hold as none, and an unreachable ledger as an unknown outcome."""
+and details, a missing hold as none, and an unreachable ledger as an unknown outcome; a
+hold whose payment record awaits its flush on another server is refused unplaced."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 import grpc
+import psycopg
 from payment_engine_protos.accounts.v1 import accounts_pb2 as pb
+from psycopg.rows import dict_row
 
 from corelib.auth_client import AuthClient, ServiceTokenSource
 from corelib.call_tunnel import TUNNEL_METHOD
+from corelib.db import libpq_url
+from corelib.direct_sql import server_identity
 from corelib.errors import ServiceError
-from services.transactions.ledger_client import LedgerClient, LedgerUnavailable
+from services.transactions.ledger_client import LedgerClient, LedgerOnAnotherServer, LedgerUnavailable
 from tests.harness.engine import EngineHandle
 from tests.harness.grpc_clients import Tenant, accounts_stub, new_tenant
 
@@ -145,3 +150,37 @@ def test_an_unreachable_ledger_is_an_unknown_outcome_for_every_item(engine_stack
     placed, _ = asyncio.run(_with_client(engine_stack, UNREACHABLE, use))
 
     assert [type(outcome) for outcome in placed] == [LedgerUnavailable] * len(orders), placed
+
+
+async def _server_of(database_url: str) -> str:
+    async with await psycopg.AsyncConnection.connect(libpq_url(database_url), row_factory=dict_row) as conn:
+        return await server_identity(conn)
+
+
+def test_a_hold_for_a_record_unflushed_elsewhere_is_refused_unplaced(engine_stack: EngineHandle) -> None:
+    """A payment's record committed without waiting for its flush is made durable by the
+    ledger's commit only on the same server: the ledger places such a hold there, and
+    refuses it, moving nothing, when the record is on another server."""
+    tenant, payer, payee = _accounts(engine_stack, "Ledger client unflushed records")
+    ledger_server = asyncio.run(_server_of(engine_stack.database_url))
+    same = _order(tenant.tenant_id, payer, payee, PAID_MINOR)
+    same.unflushed_record_server = ledger_server
+    system_identifier, timeline = ledger_server.split("/")
+    elsewhere = [_order(tenant.tenant_id, payer, payee, PAID_MINOR) for _ in range(2)]
+    elsewhere[0].unflushed_record_server = f"{int(system_identifier) + 1}/{timeline}"
+    # A standby promoted to a new timeline is another server too.
+    elsewhere[1].unflushed_record_server = f"{system_identifier}/{int(timeline, 16) + 1:08X}"
+
+    async def use(ledger: LedgerClient) -> tuple[list[Any], list[Any]]:
+        placed = await ledger.place_holds([same, *elsewhere])
+        return placed, [await ledger.find_hold(order.hold_id) for order in elsewhere]
+
+    (placed, found), _ = asyncio.run(_with_client(engine_stack, engine_stack.grpc_addrs["accounts"], use))
+
+    assert isinstance(placed[0], pb.PlaceHoldResponse) and placed[0].hold.status == pb.HOLD_STATUS_POSTED
+    assert [type(outcome) for outcome in placed[1:]] == [LedgerOnAnotherServer] * 2, placed
+    assert found == [None, None]
+    balance = accounts_stub(engine_stack).GetBalance(
+        pb.GetBalanceRequest(account_id=payee), metadata=tenant.metadata
+    )
+    assert round(balance.current_balance * 100) == PAID_MINOR

@@ -620,6 +620,7 @@ class PlaceHoldRequest(_message.Message):
     PAYEE_ACCOUNT_ID_FIELD_NUMBER: _builtins.int
     NOT_AFTER_FIELD_NUMBER: _builtins.int
     POST_AT_ONCE_FIELD_NUMBER: _builtins.int
+    UNFLUSHED_RECORD_SERVER_FIELD_NUMBER: _builtins.int
     hold_id: _builtins.str
     tenant_id: _builtins.str
     """The tenant on whose behalf the payment is made; the payer must belong to it
@@ -639,6 +640,13 @@ class PlaceHoldRequest(_message.Message):
     """Posts the hold to payee_account_id in the same unit of work, as a real-time payment
     needs: the answer is the hold already POSTED, or a refusal with nothing written.
     Requires payee_account_id. A repeat answers the hold as it stands.
+    """
+    unflushed_record_server: _builtins.str
+    """Set when the payment's own record was committed without waiting for its WAL flush:
+    the PostgreSQL server it was committed on (system identifier/timeline). The hold is
+    placed only on that same server, where its synchronous commit flushes the record's
+    WAL too, so no hold ever outlives a lost record; on another server the hold is
+    refused (SERVICE_UNAVAILABLE, details ledgerServer) with nothing written. Optional.
     """
     @_builtins.property
     def not_after(self) -> _timestamp_pb2.Timestamp:
@@ -660,10 +668,11 @@ class PlaceHoldRequest(_message.Message):
         payee_account_id: _builtins.str = ...,
         not_after: _timestamp_pb2.Timestamp | None = ...,
         post_at_once: _builtins.bool = ...,
+        unflushed_record_server: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["not_after", b"not_after"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "amount_minor", b"amount_minor", "currency_code", b"currency_code", "debit_authorized", b"debit_authorized", "description", b"description", "hold_id", b"hold_id", "not_after", b"not_after", "payee_account_id", b"payee_account_id", "post_at_once", b"post_at_once", "tenant_id", b"tenant_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "amount_minor", b"amount_minor", "currency_code", b"currency_code", "debit_authorized", b"debit_authorized", "description", b"description", "hold_id", b"hold_id", "not_after", b"not_after", "payee_account_id", b"payee_account_id", "post_at_once", b"post_at_once", "tenant_id", b"tenant_id", "unflushed_record_server", b"unflushed_record_server"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
