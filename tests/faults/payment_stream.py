@@ -1,7 +1,7 @@
 """What the fault tests share: clients that stream payments through the gateway and
 retry the way a careful integrator does (same Idempotency-Key, same body), and the audit
-that follows the storm — every payment final, none twice, holds agreeing with statuses,
-the ledger reconciling to zero drift."""
+that follows the storm — every payment final, none twice, holds agreeing with statuses
+and none without its payment, the ledger reconciling to zero drift."""
 
 from __future__ import annotations
 
@@ -125,5 +125,11 @@ def audit_payments(database_url: str, outcome: Outcome, *, key_prefix: str, sett
             assert len([e for e in entries if e[1] != "REJECTED"]) <= 1, (key, entries)
         held = db.execute("SELECT count(*) FROM accounts.holds WHERE status = 'HELD'").fetchone()
         assert held is not None and held[0] == 0
+        # Every hold is a payment's (its id is the payment's): none outlived a lost record.
+        orphans = db.execute(
+            "SELECT h.id, h.status FROM accounts.holds h "
+            "WHERE NOT EXISTS (SELECT 1 FROM transactions.transactions t WHERE t.id = h.id)"
+        ).fetchall()
+        assert orphans == [], orphans
     report = reconcile_now(database_url)
     assert report.clean, report
