@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -22,6 +23,7 @@ FINAL: Final = ("COMPLETED", "FAILED", "CANCELED")
 RETRYABLE_STATUSES: Final = (409, 500, 502, 503, 504)
 RETRY_PAUSE_S: Final = 0.2
 REQUEST_TIMEOUT_S: Final = 10.0
+CLIENT_JOIN_TIMEOUT_S: Final = 600.0
 
 
 @dataclass
@@ -83,6 +85,62 @@ def stream_payments(
             else:
                 with outcome.lock:
                     outcome.unanswered.append(key)
+
+
+@dataclass(frozen=True)
+class Stream:
+    """Clients streaming payments through the gateway, each its own `payments` with keys
+    `<key_prefix>-<client>-<n>`."""
+
+    base_url: str
+    api_key: str
+    clients: int
+    payments: int
+    attempts_max: int
+    key_prefix: str
+
+
+def stream_during(
+    stream: Stream, disturbance: Callable[[], None], *, disturbance_timeout_s: float
+) -> Outcome:
+    """Runs the clients and the disturbance side by side until both are done (each join
+    bounded); the disturbance's own failure is raised here, in the test's thread. Then
+    checks that every payment got a definitive answer through retries with its key."""
+    outcome = Outcome()
+    failures: list[BaseException] = []
+
+    def disturb() -> None:
+        try:
+            disturbance()
+        except BaseException as error:  # reported by the test's own thread
+            failures.append(error)
+
+    clients = [
+        threading.Thread(
+            target=stream_payments,
+            args=(stream.base_url, stream.api_key, seed, outcome),
+            kwargs={
+                "payments": stream.payments,
+                "attempts_max": stream.attempts_max,
+                "key_prefix": stream.key_prefix,
+            },
+            daemon=True,
+        )
+        for seed in range(stream.clients)
+    ]
+    disturber = threading.Thread(target=disturb, daemon=True)
+    for thread in [*clients, disturber]:
+        thread.start()
+    disturber.join(timeout=disturbance_timeout_s)
+    for thread in clients:
+        thread.join(timeout=CLIENT_JOIN_TIMEOUT_S)
+    assert not failures, failures
+    assert not disturber.is_alive(), "the disturbance did not finish"
+    assert not outcome.unanswered, outcome.unanswered
+    assert len(outcome.accepted) + len(outcome.refused) == stream.clients * stream.payments
+    assert set(outcome.refused.values()) <= {"INSUFFICIENT_FUNDS"}, outcome.refused
+    assert outcome.accepted, "no payment got through at all"
+    return outcome
 
 
 def audit_payments(database_url: str, outcome: Outcome, *, key_prefix: str, settle_deadline_s: float) -> None:
