@@ -20,6 +20,7 @@ from typing import Final
 import pytest
 
 from launcher.embedded_db import EmbeddedPostgres
+from launcher.pids import pid_alive
 from tests.faults.payment_stream import Stream, audit_payments, stream_during
 from tests.faults.test_database_restarts import wait_for_health
 from tests.harness.engine import EngineHandle, running_engine
@@ -66,14 +67,6 @@ def _server_pids(postgres: EmbeddedPostgres) -> list[int]:
     return [postmaster, *children]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
-
-
 def crash(postgres: EmbeddedPostgres) -> int:
     """SIGKILLs the postmaster and its children, without a shutdown of any kind; waits
     (bounded) until every one is gone. How many there were."""
@@ -83,7 +76,7 @@ def crash(postgres: EmbeddedPostgres) -> int:
             os.kill(pid, signal.SIGKILL)
     postgres.exit_code()  # reaps the postmaster, our child
     deadline = time.monotonic() + DEATH_DEADLINE_S
-    while any(_alive(pid) for pid in pids):
+    while any(pid_alive(pid) for pid in pids):
         assert time.monotonic() < deadline, "PostgreSQL survived SIGKILL"
         time.sleep(0.05)
     return len(pids)
