@@ -16,11 +16,14 @@ table, and went on scanning it as the table grew. The pool's connections therefo
 with sequential scans off: a young table is then read through its keys too, and a table
 without a usable index is still scanned.
 
-A pool may commit without waiting for the WAL flush (`commit_waits_for_flush=False`),
-for a record whose durability a later synchronous commit on the same server provides:
+A statement may commit without waiting for the WAL flush (`commit_cte`), for a
+record whose durability a later synchronous commit on the same server provides:
 PostgreSQL writes one WAL in order, so flushing a commit flushes every commit before it.
-`server_of` names the server a connection commits on, so that the caller can check that
-the later commit is on the same one.
+The statement sets this for its own transaction and names the server it commits on, so
+that the caller can check that the later commit is on the same one. Both travel inside
+the statement, so they hold through PgBouncer in transaction pooling (which passes no
+connection options to the server, and may move a client to another server between
+transactions, after a failover).
 
 The SQL stays where it is written, in its service's repository, with SQLAlchemy's
 `:name` parameters; `direct_statement` turns it into psycopg's `%(name)s` once, at import.
@@ -30,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -57,11 +59,9 @@ CONNECTIONS_MAX_LIMIT: Final = 64
 _ROWS_RETURNED: Final = psycopg.pq.ExecStatus.TUPLES_OK
 # Planner settings of the pool's connections (the module's docstring says why).
 KEYED_PLANS_OPTION: Final = "-c enable_seqscan=off"
-# Commits answered once their WAL is written, before it is flushed (see the docstring).
-UNFLUSHED_COMMITS_OPTION: Final = "-c synchronous_commit=off"
-# The server a connection commits on: its cluster's identifier, which every server of the
+# The server a transaction commits on: its cluster's identifier, which every server of the
 # cluster shares, and the timeline of its WAL, which a promoted standby changes.
-_SERVER_IDENTITY: Final = """
+_SERVER_IDENTITY_SQL: Final = """
     SELECT s.system_identifier::text || '/' || substr(pg_walfile_name(pg_current_wal_insert_lsn()), 1, 8)
     FROM pg_control_system() AS s
     """
@@ -97,9 +97,25 @@ async def rows_of(
     return await fetch_all(conn, statement, parameters)
 
 
+def commit_cte(name: str, *, unflushed: bool) -> str:
+    """A CTE for a statement run as a transaction of its own (a pool connection's
+    autocommit). Scanned, it gives the server that transaction commits on (column
+    `server`), and with `unflushed` makes its commit answer once its WAL is written,
+    before it is flushed.
+
+    PostgreSQL reads `synchronous_commit` when the transaction commits, and the setting
+    is local to it. A CTE runs only when scanned: a statement scans this one from its
+    RETURNING (`(SELECT server FROM name)`), so the setting takes effect exactly when the
+    statement wrote and returns a row; one that wrote nothing has nothing to flush."""
+    setting = "set_config('synchronous_commit', 'off', true)" if unflushed else "NULL"
+    return f"{name} AS MATERIALIZED (SELECT {setting} AS setting, ({_SERVER_IDENTITY_SQL}) AS server)"
+
+
 async def server_identity(conn: DirectConnection) -> str:
-    """The server a connection commits on, as `system identifier/timeline`."""
-    cursor = await conn.execute(_SERVER_IDENTITY)
+    """The server the connection's current transaction commits on, as `system
+    identifier/timeline`. Asked inside the transaction it is about: behind PgBouncer in
+    transaction pooling, one transaction and the next may run on different servers."""
+    cursor = await conn.execute(_SERVER_IDENTITY_SQL)
     row = await cursor.fetchone()
     assert row is not None
     return str(next(iter(row.values())))
@@ -137,17 +153,12 @@ class DirectPool:
         connections_max: int,
         prepared_statements: bool = True,
         checkout_timeout_s: float = POOL_CHECKOUT_TIMEOUT_S,
-        commit_waits_for_flush: bool = True,
     ) -> None:
         if not 1 <= connections_max <= CONNECTIONS_MAX_LIMIT:
             raise ValueError(f"connections_max must be 1..{CONNECTIONS_MAX_LIMIT}")
         self._conninfo = libpq_url(database_url)
         args = connect_args(application_name, prepared_statements=prepared_statements)
-        options = f"{args['options']} {KEYED_PLANS_OPTION}"
-        if not commit_waits_for_flush:
-            options += f" {UNFLUSHED_COMMITS_OPTION}"
-        self._args = {**args, "options": options}
-        self._servers: weakref.WeakKeyDictionary[DirectConnection, str] = weakref.WeakKeyDictionary()
+        self._args = {**args, "options": f"{args['options']} {KEYED_PLANS_OPTION}"}
         self._checkout_timeout_s = checkout_timeout_s
         self._free = asyncio.Semaphore(connections_max)
         self._idle: list[DirectConnection] = []
@@ -190,14 +201,6 @@ class DirectPool:
         succeeds, rolls back otherwise."""
         async with self.connection() as conn, conn.transaction():
             yield conn
-
-    async def server_of(self, conn: DirectConnection) -> str:
-        """The server this connection of the pool commits on (system identifier/timeline),
-        asked once per connection: a connection stays on one server for its life."""
-        server = self._servers.get(conn)
-        if server is None:
-            server = self._servers[conn] = await server_identity(conn)
-        return server
 
     async def _open(self) -> DirectConnection:
         try:

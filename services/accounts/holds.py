@@ -26,7 +26,7 @@ from typing import Final, TypeAlias, TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib.db import autocommit
-from corelib.direct_sql import DirectConnection, DirectPool
+from corelib.direct_sql import DirectConnection, DirectPool, server_identity
 from corelib.errors import ServiceError
 from corelib.ids import new_id
 from corelib.money import AMOUNT_MINOR_MAX, major_from_minor, validate_currency
@@ -340,10 +340,9 @@ class Holds:
             o.payee_account_id for o in orders.values() if o.post_at_once
         ]
         now = utc_now()
+        # Asked inside this unit of work: the server it commits on (`_record_made_durable`).
         server = (
-            await self._direct.server_of(conn)
-            if any(o.unflushed_record_server for o in orders.values())
-            else ""
+            await server_identity(conn) if any(o.unflushed_record_server for o in orders.values()) else ""
         )
         balances = _Balances(await repository.accounts_by_id(conn, locked_ids, for_update=True))
         payee_ids = [

@@ -268,14 +268,16 @@ class Payments:
         *,
         render: Render,
         sandbox: bool,
-        unflushed: DirectPool | None = None,
+        unflushed_first_writes: bool = False,
     ) -> None:
         self._engine = engine
         # A payment's creation and its outcome: a statement each, on psycopg itself.
         self._direct = direct
-        # Where a create's first write commits without waiting for its WAL flush, while
-        # the ledger is on the same database server (`_first_write`); None once it is not.
-        self._unflushed = unflushed
+        # Whether a create's first write may commit without waiting for its WAL flush
+        # (`_first_write`), and the server it is flushed on instead while the ledger is
+        # elsewhere (None: not known to be).
+        self._unflushed_first_writes = unflushed_first_writes
+        self._ledger_elsewhere_from: str | None = None
         self._ledger = ledger
         self._directory = directory
         self._steps = steps
@@ -360,20 +362,26 @@ class Payments:
         name for the ledger to check, and the client is answered only after the ledger.
         A batch the ledger placed nothing for is recorded before it is answered, which
         flushes it. The wait for a flush is then paid once per payment, not twice."""
-        pool = self._unflushed or self._direct
-        async with pool.connection() as conn:
-            server = await pool.server_of(conn) if pool is self._unflushed else ""
-            rows = await repository.create_payments(conn, claims, values)
-        return {row.id: row for row in rows}, server
+        unflushed = self._unflushed_first_writes and self._ledger_elsewhere_from is None
+        async with self._direct.connection() as conn:
+            written = await repository.create_payments(conn, claims, values, unflushed=unflushed)
+        if written.server and written.server != self._ledger_elsewhere_from:
+            # Written on another server than the one that found the ledger elsewhere (a
+            # failover): the next batch tries the ledger's commit again.
+            self._ledger_elsewhere_from = None
+        return {row.id: row for row in written.rows}, written.server if written.unflushed else ""
 
     def _records_left_unflushed(self, placed: Sequence[object], unflushed_on: str) -> bool:
         """Whether a batch's first records may still wait for their flush: the ledger
         placed none of its holds, so its commit flushed nothing."""
-        if self._unflushed is not None and any(isinstance(o, LedgerOnAnotherServer) for o in placed):
-            # From now on every first write waits for its flush, as the ledger's commits
-            # no longer make it durable.
-            self._unflushed = None
-            log.warning("payment_records_flushed_on_their_own", reason="ledger_on_another_database_server")
+        if unflushed_on and any(isinstance(o, LedgerOnAnotherServer) for o in placed):
+            # The ledger commits on another server than the records: while they are
+            # written on this one, they are flushed on their own.
+            if self._ledger_elsewhere_from is None:
+                log.warning(
+                    "payment_records_flushed_on_their_own", reason="ledger_on_another_database_server"
+                )
+            self._ledger_elsewhere_from = unflushed_on
         return unflushed_on != "" and not any(isinstance(o, accounts_pb2.PlaceHoldResponse) for o in placed)
 
     async def _earlier_answers(self, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], IdempotencyRow]:

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from corelib.db import columns_of, columns_sql, row_as
-from corelib.direct_sql import DirectConnection, direct_statement, fetch_all
+from corelib.direct_sql import DirectConnection, commit_cte, direct_statement, fetch_all
 from corelib.outbox import NewEvent, event_rows, insert_events_sql, wake_relay_sql
 from corelib.row_sets import json_rows
 from services.transactions.schema import (
@@ -314,13 +314,18 @@ _GET_KEYS = text(
       ON k.tenant_id = wanted.tenant_id AND k.key = wanted.key
     """  # noqa: S608
 )
+
+
 # The columns a payment is first written with; the others take their defaults. A row
 # whose `keyed` is true is written only if its key's claim in the same statement won.
 # The two statements of every payment's creation run straight on psycopg
 # (corelib.direct_sql).
-_CREATE_PAYMENTS = direct_statement(
-    f"""
-    WITH claimed AS (
+def _create_payments_sql(*, unflushed: bool) -> str:
+    """Each payment written comes back with the server it was committed on
+    (`committed_on`); unflushed, the commit does not wait for its WAL flush."""
+    return f"""
+    WITH {commit_cte("committing", unflushed=unflushed)},
+    claimed AS (
         INSERT INTO transactions.idempotency_keys AS k
             (tenant_id, key, request_hash, transaction_id, expires_at)
         SELECT c.tenant_id, c.key, decode(c.request_hash, 'hex'), c.transaction_id, c.expires_at
@@ -344,9 +349,12 @@ _CREATE_PAYMENTS = direct_statement(
               debit_authorization_id text, request_id text, idempotency_key text, next_attempt_at timestamptz,
               keyed boolean)
     WHERE NOT n.keyed OR n.id IN (SELECT transaction_id FROM claimed)
-    RETURNING {_TXN_SQL_COLUMNS}
+    RETURNING {_TXN_SQL_COLUMNS}, (SELECT server FROM committing) AS committed_on
     """  # noqa: S608
-)
+
+
+_CREATE_PAYMENTS = direct_statement(_create_payments_sql(unflushed=False))
+_CREATE_PAYMENTS_UNFLUSHED = direct_statement(_create_payments_sql(unflushed=True))
 # A saga write happens only if the payment is still at the step its writer read
 # (compare-and-set): a writer holding a stale row loses instead of overwriting.
 _MOVE_STEPS_SQL = f"""
@@ -427,21 +435,35 @@ async def get_keys(
     return {(row["tenant_id"], row["key"]): row_as(IdempotencyRow, row) for row in rows.mappings()}
 
 
+@dataclass(frozen=True)
+class WrittenPayments:
+    rows: list[TransactionRow]
+    # The server they were committed on ("" when none was written), and whether that
+    # commit answered before its WAL was flushed.
+    server: str
+    unflushed: bool
+
+
 async def create_payments(
-    conn: DirectConnection, claims: list[KeyClaim], values: list[dict[str, Any]]
-) -> list[TransactionRow]:
-    """Claims the keys and writes the payments, in one statement: a payment with a key
-    (one of `claims`, by transaction id) is written only if its claim won. The payments
-    written."""
+    conn: DirectConnection, claims: list[KeyClaim], values: list[dict[str, Any]], *, unflushed: bool
+) -> WrittenPayments:
+    """Claims the keys and writes the payments, in one statement and one transaction: a
+    payment with a key (one of `claims`, by transaction id) is written only if its claim
+    won. With `unflushed`, the commit does not wait for its WAL flush: the caller sees to
+    the payments' durability."""
     if not values:
-        return []
+        return WrittenPayments([], "", unflushed=False)
     keyed = {claim.transaction_id for claim in claims}
     parameters = {
         "claims": json_rows(vars(c) for c in claims),
         "rows": json_rows({**v, "keyed": v["id"] in keyed} for v in values),
     }
-    rows = await fetch_all(conn, _CREATE_PAYMENTS, parameters)
-    return [row_as(TransactionRow, row) for row in rows]
+    rows = await fetch_all(conn, _CREATE_PAYMENTS_UNFLUSHED if unflushed else _CREATE_PAYMENTS, parameters)
+    if not rows:
+        return WrittenPayments([], "", unflushed=False)
+    return WrittenPayments(
+        [row_as(TransactionRow, row) for row in rows], str(rows[0]["committed_on"]), unflushed=unflushed
+    )
 
 
 def _move_parameters(moves: list[StepMove]) -> dict[str, Any]:

@@ -74,14 +74,6 @@ def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Auth
         connections_max=DIRECT_CONNECTIONS_MAX,
         prepared_statements=settings.database_prepared_statements,
     )
-    # A create's first write: its durability comes with the ledger's commit (payments.py).
-    first_writes = DirectPool(
-        settings.database_url,
-        application_name="transactions-payment-records",
-        connections_max=DIRECT_CONNECTIONS_MAX,
-        prepared_statements=settings.database_prepared_statements,
-        commit_waits_for_flush=False,
-    )
     worker = SagaWorker(engine, direct, ledger, steps, timing, render_created, sandbox=settings.is_sandbox)
     api = TransactionsApi(
         Payments(
@@ -93,7 +85,8 @@ def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Auth
             timing,
             render=render_created,
             sandbox=settings.is_sandbox,
-            unflushed=first_writes,
+            # A create's first write: its durability comes with the ledger's commit.
+            unflushed_first_writes=True,
         ),
         PaymentQueries(engine),
         Cancellation(engine),
@@ -107,7 +100,6 @@ def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Auth
     async def dispose() -> None:
         await ledger.close()
         await direct.close()
-        await first_writes.close()
         await engine.dispose()
 
     idempotency = IdempotentRequests(engine, idempotent_requests)

@@ -1,12 +1,13 @@
 """The psycopg pool of the statements every payment runs (corelib.direct_sql), on a real
 PostgreSQL: statements in both forms, connections kept and bounded, a connection the
-server dropped replaced, transactions that commit or roll back as a whole, commits that
-need not wait for their flush, and the server a connection commits on."""
+server dropped replaced, transactions that commit or roll back as a whole, a statement
+whose commit need not wait for its flush, and the server a transaction commits on."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 
 import psycopg
 import pytest
@@ -16,6 +17,8 @@ from corelib.db import autocommit, create_engine, is_database_unavailable, libpq
 from corelib.direct_sql import (
     DirectPool,
     DirectPoolTimeout,
+    DirectStatement,
+    commit_cte,
     direct_statement,
     fetch_all,
     rows_of,
@@ -146,58 +149,106 @@ async def test_a_transaction_commits_whole_or_not_at_all(pool: DirectPool) -> No
 
 @pytest.fixture(scope="module")
 def durable_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
-    """A second cluster, durable as the engine runs it (the session's is not)."""
+    """A second cluster, durable as the engine runs it (the session's is not), whose WAL
+    writer flushes an unflushed commit only every 10 s: seen right after its commit, such
+    a commit is still unflushed."""
     postgres = EmbeddedPostgres(tmp_path_factory.mktemp("durable-pg"), port=0)
     postgres.start()
     try:
+        with psycopg.connect(libpq_url(postgres.url()), autocommit=True) as admin:
+            admin.execute("ALTER SYSTEM SET wal_writer_delay = '10s'")
+            admin.execute("SELECT pg_reload_conf()")
+            admin.execute(f"CREATE SCHEMA {SCHEMA}")
+            admin.execute(f"CREATE TABLE {SCHEMA}.notes (id bigserial PRIMARY KEY, note text NOT NULL)")
         yield postgres
     finally:
         postgres.stop()
 
 
-async def _synchronous_commit(pool: DirectPool) -> str:
-    async with pool.connection() as conn:
-        cursor = await conn.execute("SHOW synchronous_commit")
-        row = await cursor.fetchone()
-    assert row is not None
-    return str(row["synchronous_commit"])
+@dataclass(frozen=True)
+class Committed:
+    server: str
+    flushed: bool
+    synchronous_commit_after: str
 
 
-async def test_a_pool_may_commit_without_waiting_for_the_flush(durable_postgres: EmbeddedPostgres) -> None:
-    url = durable_postgres.url()
-    waiting = DirectPool(url, application_name="direct-sql-test", connections_max=1)
-    unflushed = DirectPool(
-        url, application_name="direct-sql-test", connections_max=1, commit_waits_for_flush=False
+def _noted(unflushed: bool) -> DirectStatement:
+    # The WAL position before the commit record: a flushed commit is flushed past it.
+    return direct_statement(
+        f"""WITH {commit_cte("committing", unflushed=unflushed)}
+        INSERT INTO {SCHEMA}.notes (note) VALUES (:note)
+        RETURNING pg_current_wal_insert_lsn()::text AS written_to, (SELECT server FROM committing) AS server
+        """  # noqa: S608
     )
+
+
+async def commit_a_note(url: str, *, unflushed: bool, prepared_statements: bool = True) -> list[Committed]:
+    """A note written five times by the statement, each time with whether its commit was
+    found flushed right after it answered."""
+    pool = DirectPool(
+        url, application_name="direct-sql-test", connections_max=1, prepared_statements=prepared_statements
+    )
+    committed = []
     try:
-        assert await _synchronous_commit(waiting) == "on"
-        assert await _synchronous_commit(unflushed) == "off"
+        async with pool.connection() as conn:
+            for attempt in range(5):
+                row = (await fetch_all(conn, _noted(unflushed), {"note": f"note {attempt}"}))[0]
+                cursor = await conn.execute(
+                    "SELECT pg_current_wal_flush_lsn() >= %s::pg_lsn AS flushed,"
+                    " current_setting('synchronous_commit') AS setting",
+                    (row["written_to"],),
+                )
+                after = await cursor.fetchone()
+                assert after is not None
+                committed.append(Committed(row["server"], after["flushed"], after["setting"]))
     finally:
-        await waiting.close()
-        await unflushed.close()
+        await pool.close()
+    return committed
 
 
-async def test_server_of_names_the_cluster_not_the_database(
+async def server_at(url: str) -> str:
+    pool = DirectPool(url, application_name="direct-sql-test", connections_max=1)
+    try:
+        async with pool.connection() as conn:
+            return await server_identity(conn)
+    finally:
+        await pool.close()
+
+
+async def test_a_statement_may_commit_without_waiting_for_its_flush(
+    durable_postgres: EmbeddedPostgres,
+) -> None:
+    url = durable_postgres.url()
+    flushed = await commit_a_note(url, unflushed=False)
+    unflushed = await commit_a_note(url, unflushed=True)
+    assert all(c.flushed for c in flushed), flushed
+    # The WAL writer may happen to flush one between the answer and the look.
+    assert sum(not c.flushed for c in unflushed) >= 4, unflushed
+    # The setting was the statement's transaction's alone.
+    assert {c.synchronous_commit_after for c in flushed + unflushed} == {"on"}
+    assert {c.server for c in flushed + unflushed} == {await server_at(url)}
+
+
+async def test_a_statement_that_wrote_nothing_names_no_server(pool: DirectPool) -> None:
+    nothing = direct_statement(
+        f"""WITH {commit_cte("committing", unflushed=True)}
+        UPDATE {SCHEMA}.notes SET note = 'x' WHERE false RETURNING (SELECT server FROM committing) AS server
+        """  # noqa: S608
+    )
+    async with pool.connection() as conn:
+        assert await fetch_all(conn, nothing, {}) == []
+
+
+async def test_the_server_names_the_cluster_not_the_database(
     database_url: str, embedded_postgres: EmbeddedPostgres, durable_postgres: EmbeddedPostgres
 ) -> None:
     """Every database of a cluster shares one WAL, so one name; another cluster has its own."""
     other_database = fresh_database(embedded_postgres, "server_of")
-    pools = [
-        DirectPool(url, application_name="direct-sql-test", connections_max=1)
-        for url in (database_url, other_database, durable_postgres.url())
-    ]
-    try:
-        servers = []
-        for pool in pools:
-            async with pool.connection() as conn:
-                servers.append(await pool.server_of(conn))
-                assert await pool.server_of(conn) == servers[-1]
-                assert await server_identity(conn) == servers[-1]
-        assert servers[0] == servers[1] != servers[2]
-        for server in servers:
-            system_identifier, timeline = server.split("/")
-            assert system_identifier.isdigit()
-            assert int(timeline, 16) >= 1
-    finally:
-        for pool in pools:
-            await pool.close()
+    servers = []
+    for url in (database_url, other_database, durable_postgres.url()):
+        servers.append(await server_at(url))
+    assert servers[0] == servers[1] != servers[2]
+    for server in servers:
+        system_identifier, timeline = server.split("/")
+        assert system_identifier.isdigit()
+        assert int(timeline, 16) >= 1

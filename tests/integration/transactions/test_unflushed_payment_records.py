@@ -59,9 +59,6 @@ async def _create_thrice(
 ) -> tuple[bytes | ServiceError, bytes, bytes]:
     database = create_engine(url, application_name="payments-elsewhere", pool_size=2)
     direct = DirectPool(url, application_name="payments-elsewhere", connections_max=2)
-    unflushed = DirectPool(
-        url, application_name="payments-elsewhere", connections_max=2, commit_waits_for_flush=False
-    )
     async with (
         grpc.aio.insecure_channel(engine.grpc_addrs["auth"]) as auth_channel,
         grpc.aio.insecure_channel(engine.grpc_addrs["accounts"]) as accounts_channel,
@@ -79,7 +76,7 @@ async def _create_thrice(
             rail_timing(load_settings({})),
             render=render_created,
             sandbox=True,
-            unflushed=unflushed,
+            unflushed_first_writes=True,
         )
         try:
             try:
@@ -92,7 +89,6 @@ async def _create_thrice(
         finally:
             await ledger.close()
             await direct.close()
-            await unflushed.close()
             await database.dispose()
 
 
