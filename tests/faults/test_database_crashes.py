@@ -4,7 +4,8 @@ had not written yet, and recovers from the rest. A payment's first record commit
 without waiting for its flush (its hold's commit on the same server flushes it), so this
 is where one could be lost while its hold survived. After every crash: each payment that
 was answered exists and ends in one final state, every hold belongs to a payment, and
-the ledger reconciles to zero drift."""
+the ledger reconciles to zero drift. tests/pooler/ runs it through PgBouncer too, where
+the services' connections outlive the server's."""
 
 from __future__ import annotations
 
@@ -47,8 +48,10 @@ def durable_postgres(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
 
 
 @pytest.fixture
-def engine(durable_postgres: EmbeddedPostgres, tmp_path: Path) -> Iterator[EngineHandle]:
-    with running_engine(durable_postgres, tmp_path / "engine") as handle:
+def engine(
+    durable_postgres: EmbeddedPostgres, tmp_path: Path, through_pooler: bool
+) -> Iterator[EngineHandle]:
+    with running_engine(durable_postgres, tmp_path / "engine", pooler=through_pooler) as handle:
         yield handle
 
 
