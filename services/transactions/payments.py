@@ -34,6 +34,7 @@ import orjson
 import structlog
 from google.protobuf import timestamp_pb2
 from payment_engine_protos.accounts.v1 import accounts_pb2
+from prometheus_client import Gauge
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib.batching import Batcher, QueueFull
@@ -61,6 +62,12 @@ from services.transactions.settlement_windows import SettlementCalendar
 from services.transactions.transaction_events import CREATED, EVENT_BY_FINAL_STATUS, transaction_events
 
 log = structlog.get_logger("transactions.payments")
+
+RECORDS_FLUSHED_ALONE = Gauge(
+    "pe_payment_records_flushed_alone",
+    "1 while payments' first records wait for their own WAL flush: the ledger commits on another "
+    "database server than they are written on",
+)
 
 IDEMPOTENCY_TTL: Final = timedelta(hours=24)
 # How long a create may take before the saga worker treats it as crashed. Longer than
@@ -365,10 +372,15 @@ class Payments:
         unflushed = self._unflushed_first_writes and self._ledger_elsewhere_from is None
         async with self._direct.connection() as conn:
             written = await repository.create_payments(conn, claims, values, unflushed=unflushed)
-        if written.server and written.server != self._ledger_elsewhere_from:
+        if self._ledger_elsewhere_from is not None and written.server not in (
+            "",
+            self._ledger_elsewhere_from,
+        ):
             # Written on another server than the one that found the ledger elsewhere (a
             # failover): the next batch tries the ledger's commit again.
             self._ledger_elsewhere_from = None
+            RECORDS_FLUSHED_ALONE.set(0)
+            log.info("payment_records_flushed_with_the_ledger_again", reason="records_on_another_server")
         return {row.id: row for row in written.rows}, written.server if written.unflushed else ""
 
     def _records_left_unflushed(self, placed: Sequence[object], unflushed_on: str) -> bool:
@@ -382,6 +394,7 @@ class Payments:
                     "payment_records_flushed_on_their_own", reason="ledger_on_another_database_server"
                 )
             self._ledger_elsewhere_from = unflushed_on
+            RECORDS_FLUSHED_ALONE.set(1)
         return unflushed_on != "" and not any(isinstance(o, accounts_pb2.PlaceHoldResponse) for o in placed)
 
     async def _earlier_answers(self, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], IdempotencyRow]:

@@ -8,13 +8,15 @@ complete."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from typing import Final
 
 import grpc
 import pytest
 from payment_engine_protos.accounts.v1 import accounts_pb2 as pb
 from payment_engine_protos.transactions.v1 import transactions_pb2
+from prometheus_client import REGISTRY
 
 from corelib.auth_client import AuthClient, ServiceTokenSource
 from corelib.config import load_settings
@@ -48,17 +50,31 @@ def other_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         postgres.stop()
 
 
-def _request(tenant: Tenant, payer: str, payee: str, key: str) -> PaymentRequest:
+def payment_request(tenant: Tenant, payer: str, payee: str, key: str) -> PaymentRequest:
     caller = Principal(id=f"key_{key}", kind="api_key", tenant_id=tenant.tenant_id, scopes=frozenset())
     order = PaymentOrder(payer, payee, "RTP", PAID_MAJOR, "USD", "elsewhere", "")
     return PaymentRequest(caller=caller, order=order, idempotency_key=key, fingerprint=key.encode())
 
 
-async def _create_thrice(
-    engine: EngineHandle, url: str, tenant: Tenant, payer: str, payee: str
-) -> tuple[bytes | ServiceError, bytes, bytes]:
-    database = create_engine(url, application_name="payments-elsewhere", pool_size=2)
-    direct = DirectPool(url, application_name="payments-elsewhere", connections_max=2)
+async def created_or_refused(payments: Payments, request: PaymentRequest) -> bytes | ServiceError:
+    try:
+        return await payments.create(request)
+    except ServiceError as error:
+        return error
+
+
+@asynccontextmanager
+async def payments_writing_to(
+    engine: EngineHandle, url: str, *, prepared_statements: bool = True
+) -> AsyncIterator[Payments]:
+    """The create path of a transactions service whose database is `url`, with the running
+    engine's ledger."""
+    database = create_engine(
+        url, application_name="payments-elsewhere", pool_size=2, prepared_statements=prepared_statements
+    )
+    direct = DirectPool(
+        url, application_name="payments-elsewhere", connections_max=2, prepared_statements=prepared_statements
+    )
     async with (
         grpc.aio.insecure_channel(engine.grpc_addrs["auth"]) as auth_channel,
         grpc.aio.insecure_channel(engine.grpc_addrs["accounts"]) as accounts_channel,
@@ -67,29 +83,37 @@ async def _create_thrice(
             AuthClient(auth_channel), service_name="transactions", service_secret=engine.service_secret
         )
         ledger = LedgerClient(accounts_channel, tokens)
-        payments = Payments(
-            database,
-            direct,
-            ledger,
-            AccountDirectory(ledger),
-            SagaSteps(database, ledger),
-            rail_timing(load_settings({})),
-            render=render_created,
-            sandbox=True,
-            unflushed_first_writes=True,
-        )
         try:
-            try:
-                first: bytes | ServiceError = await payments.create(_request(tenant, payer, payee, "first"))
-            except ServiceError as error:
-                first = error
-            second = await payments.create(_request(tenant, payer, payee, "second"))
-            third = await payments.create(_request(tenant, payer, payee, "third"))
-            return first, second, third
+            yield Payments(
+                database,
+                direct,
+                ledger,
+                AccountDirectory(ledger),
+                SagaSteps(database, ledger),
+                rail_timing(load_settings({})),
+                render=render_created,
+                sandbox=True,
+                unflushed_first_writes=True,
+            )
         finally:
             await ledger.close()
             await direct.close()
             await database.dispose()
+
+
+def records_flushed_alone() -> float | None:
+    return REGISTRY.get_sample_value("pe_payment_records_flushed_alone")
+
+
+async def _create_thrice(
+    engine: EngineHandle, url: str, tenant: Tenant, payer: str, payee: str
+) -> tuple[bytes | ServiceError, bytes, bytes]:
+    async with payments_writing_to(engine, url) as payments:
+        first = await created_or_refused(payments, payment_request(tenant, payer, payee, "first"))
+        second = await payments.create(payment_request(tenant, payer, payee, "second"))
+        third = await payments.create(payment_request(tenant, payer, payee, "third"))
+        assert records_flushed_alone() == 1
+        return first, second, third
 
 
 def test_records_on_another_server_are_flushed_on_their_own(
