@@ -383,19 +383,15 @@ class Payments:
             log.info("payment_records_flushed_with_the_ledger_again", reason="records_on_another_server")
         return {row.id: row for row in written.rows}, written.server if written.unflushed else ""
 
-    def _records_left_unflushed(self, placed: Sequence[object], unflushed_on: str) -> bool:
-        """Whether a batch's first records may still wait for their flush: the ledger
-        placed none of its holds, so its commit flushed nothing."""
-        if unflushed_on and any(isinstance(o, LedgerOnAnotherServer) for o in placed):
-            # The ledger commits on another server than the records: while they are
-            # written on this one, they are flushed on their own.
-            if self._ledger_elsewhere_from is None:
-                log.warning(
-                    "payment_records_flushed_on_their_own", reason="ledger_on_another_database_server"
-                )
-            self._ledger_elsewhere_from = unflushed_on
-            RECORDS_FLUSHED_ALONE.set(1)
-        return unflushed_on != "" and not any(isinstance(o, accounts_pb2.PlaceHoldResponse) for o in placed)
+    def _note_a_ledger_elsewhere(self, placed: Sequence[object], unflushed_on: str) -> None:
+        """After the ledger refused holds because it commits on another server than the
+        records: while they are written on this one, they are flushed on their own."""
+        if not unflushed_on or not any(isinstance(o, LedgerOnAnotherServer) for o in placed):
+            return
+        if self._ledger_elsewhere_from is None:
+            log.warning("payment_records_flushed_on_their_own", reason="ledger_on_another_database_server")
+        self._ledger_elsewhere_from = unflushed_on
+        RECORDS_FLUSHED_ALONE.set(1)
 
     async def _earlier_answers(self, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], IdempotencyRow]:
         """The claims of these (tenant, key) pairs, with the answers this process gave
@@ -545,17 +541,10 @@ class Payments:
             },
         )
 
-    async def _hold(
-        self,
-        drafts: list[_Draft],
-        rows: dict[str, TransactionRow],
-        outcomes: dict[int, Outcome],
-        *,
-        atomic: bool,
-        unflushed_on: str = "",
-    ) -> None:
-        if not drafts:
-            return
+    async def _place_holds(
+        self, drafts: list[_Draft], *, atomic: bool, unflushed_on: str
+    ) -> list[accounts_pb2.PlaceHoldResponse | BaseException]:
+        """The ledger's outcome for each payment's hold, in order."""
         not_after = _timestamp(utc_now() + HOLD_DECIDED_WITHIN)
         placed = await self._ledger.place_holds(
             [
@@ -576,7 +565,25 @@ class Payments:
             ],
             atomic=atomic,
         )
-        unflushed = self._records_left_unflushed(placed, unflushed_on)
+        self._note_a_ledger_elsewhere(placed, unflushed_on)
+        return placed
+
+    async def _hold(
+        self,
+        drafts: list[_Draft],
+        rows: dict[str, TransactionRow],
+        outcomes: dict[int, Outcome],
+        *,
+        atomic: bool,
+        unflushed_on: str = "",
+    ) -> None:
+        if not drafts:
+            return
+        placed = await self._place_holds(drafts, atomic=atomic, unflushed_on=unflushed_on)
+        # Records the ledger placed no hold for were flushed by none of its commits.
+        unflushed = unflushed_on != "" and not any(
+            isinstance(o, accounts_pb2.PlaceHoldResponse) for o in placed
+        )
         now = utc_now()
         moves: list[StepMove] = []
         refusals: dict[str, ServiceError] = {}
