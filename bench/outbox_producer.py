@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib.auth_client import AuthClient, ServiceTokenSource
 from corelib.direct_sql import DirectPool
+from corelib.notification_feed import NotificationFeed
 from corelib.outbox import outbox_table, record_event
-from corelib.outbox_relay import run_woken_relay, webhooks_publisher
+from corelib.outbox_relay import relay_wake_up, run_relay, webhooks_publisher
 
 PRODUCER_SCHEMA: Final = "bench_producer"
 # One commit per tick, with every event due by then — as payments commit one by one.
@@ -90,18 +91,22 @@ async def relaying(
         tokens = ServiceTokenSource(
             AuthClient(auth), service_name=PRODUCER_SERVICE, service_secret=service_secret
         )
-        # Exactly as a producing service relays: woken by its commits' NOTIFY, on a
-        # psycopg connection of its own.
+        # Exactly as a producing service relays: woken by its commits' NOTIFY, heard on
+        # this process's one feed, on a psycopg connection of its own.
         database_url = engine.url.render_as_string(hide_password=False)
+        feed = NotificationFeed(database_url, process_name="bench-producer")
+        wake = relay_wake_up(feed, table)
         pool = DirectPool(
             database_url, application_name=f"{PRODUCER_SERVICE}-outbox-relay", connections_max=1
         )
-        relay = asyncio.create_task(
-            run_woken_relay(database_url, pool, table, webhooks_publisher(channel, tokens))
-        )
+        tasks = [
+            asyncio.create_task(feed.run()),
+            asyncio.create_task(run_relay(pool, table, webhooks_publisher(channel, tokens), wake=wake)),
+        ]
         try:
             yield
         finally:
-            relay.cancel()
-            await asyncio.gather(relay, return_exceptions=True)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await pool.close()

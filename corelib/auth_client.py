@@ -18,9 +18,9 @@ from payment_engine_protos.auth.v1 import auth_pb2, auth_pb2_grpc
 
 from corelib.authentication import Authenticator
 from corelib.config import Settings
-from corelib.credential_revocations import CredentialRevocations, revocation_feed
+from corelib.credential_revocations import CredentialRevocations, follow_revocations
 from corelib.errors import ServiceError
-from corelib.invalidation_feed import InvalidationFeed
+from corelib.notification_feed import NotificationFeed
 from corelib.principal_token import PublicKeyCache
 from corelib.request_context import (
     CLIENT_ADDRESS_METADATA_KEY,
@@ -141,16 +141,18 @@ class ServiceTokenSource:
 @dataclass(frozen=True)
 class RemoteAuthentication:
     """What a service other than auth needs to authenticate its callers: the
-    Authenticator, the auth client it uses, and the revocation feed to run beside them."""
+    Authenticator and the auth client it uses."""
 
     authenticator: Authenticator
     client: AuthClient
-    revocation_feed: InvalidationFeed
 
 
-def remote_authenticator(settings: Settings, *, service_name: str) -> RemoteAuthentication:
+def remote_authenticator(
+    settings: Settings, feed: NotificationFeed, *, service_name: str
+) -> RemoteAuthentication:
     """The Authenticator of every service but auth: keys and credential checks come
-    from the auth service over gRPC, revocations from its NOTIFY channel."""
+    from the auth service over gRPC, revocations from its NOTIFY channel, followed on
+    the process's `feed`."""
     client = AuthClient(grpc.aio.insecure_channel(settings.auth_addr))
     tokens = ServiceTokenSource(client, service_name=service_name, service_secret=settings.service_secret)
 
@@ -164,5 +166,5 @@ def remote_authenticator(settings: Settings, *, service_name: str) -> RemoteAuth
         exchange=client.exchange_credentials,
         revocations=revocations,
     )
-    feed = revocation_feed(settings.direct_database_url, revocations)
-    return RemoteAuthentication(authenticator, client, feed)
+    follow_revocations(feed, revocations)
+    return RemoteAuthentication(authenticator, client)

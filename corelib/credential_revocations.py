@@ -6,7 +6,7 @@ revoked API key, a rotated key's shortened overlap or an ended session must end 
 that on every replica within a second, not when the assertions run out. So the auth
 service announces each such change on the `pe_credential_revocations` channel in the
 transaction that makes it (payload `<ref> <not-after epoch seconds>`, ref `key:<id>` or
-`session:<id>`), and every process keeps this list from an `InvalidationFeed`, asking
+`session:<id>`), and every process keeps this list from its `NotificationFeed`, asking
 to be caught up (`catch_up`) after every (re)connection. A principal whose credential is
 listed is refused from its not-after time on, whatever its assertion says.
 """
@@ -20,7 +20,7 @@ from typing import Final
 
 import structlog
 
-from corelib.invalidation_feed import InvalidationFeed
+from corelib.notification_feed import NotificationFeed
 from corelib.request_context import Principal
 
 log = structlog.get_logger("corelib.credential_revocations")
@@ -114,10 +114,10 @@ class CredentialRevocations:
             log.error("revocations_over_bound", entries=len(self._not_after), bound=ENTRIES_MAX)
 
 
-def revocation_feed(database_url: str, revocations: CredentialRevocations) -> InvalidationFeed:
-    """The LISTEN that keeps `revocations` current (and caught up after a reconnection)."""
-    return InvalidationFeed(
-        database_url,
+def follow_revocations(feed: NotificationFeed, revocations: CredentialRevocations) -> None:
+    """Keeps `revocations` current from the process's feed (and caught up after every
+    reconnection)."""
+    feed.subscribe(
         REVOCATION_CHANNEL,
         on_message=revocations.on_message,
         on_resync=revocations.resync,

@@ -38,6 +38,7 @@ from corelib.grpc_pipeline import CallPipeline
 from corelib.idempotency import IdempotentRequests
 from corelib.job_supervision import supervise_job
 from corelib.logging import configure_logging
+from corelib.notification_feed import NotificationFeed
 
 log = structlog.get_logger("corelib.server")
 
@@ -52,15 +53,16 @@ LIVENESS_SERVICE: Final = "liveness"
 
 @dataclass
 class ServiceProcess:
-    """What a service contributes to its process: servicers and background tasks."""
+    """What a service contributes to its process: servicers, background tasks, and the
+    one feed of notifications its components subscribed to while it was built."""
 
     name: str
     service_names: Sequence[str]
     register: Callable[[grpc.aio.Server], None]
+    # What keeps this replica's caches current (revocations, new accounts) and wakes its
+    # relay; unlike the background workers, a replica that serves calls always runs it.
+    feed: NotificationFeed
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
-    # What keeps this replica's caches current (revocation feeds); unlike workers, a
-    # replica that serves calls always runs them.
-    listeners: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     on_stop: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     # Where POSTs' Idempotency-Keys are kept, and the RPCs that keep their own.
     idempotency: IdempotentRequests | None = None
@@ -151,7 +153,7 @@ async def serve_forever(
         loop.add_signal_handler(sig, stop.set)
     tasks = [
         asyncio.create_task(supervise_job(_job_name(job), job), name=f"{process.name}-{_job_name(job)}")
-        for job in [*process.listeners, *process.background]
+        for job in [process.feed.run, *process.background]
     ]
     if database is not None:
 

@@ -9,12 +9,13 @@ call succeeded. If the call fails the transaction rolls back and the rows are ba
 PublishEvents is idempotent by event id, so an answer lost after the webhooks service
 stored the events only causes a harmless resend. Several replicas can run at once: SKIP
 LOCKED hands them disjoint batches. The relay sleeps until a producer's commit wakes it
-(PostgreSQL NOTIFY on the outbox's channel, sent with the insert), and looks again on
-its own only every `IDLE_WAIT_S_DEFAULT` in case a wake-up was lost.
+(PostgreSQL NOTIFY on the outbox's channel, sent with the insert, heard on the process's
+one `NotificationFeed`), and looks again on its own only every `IDLE_WAIT_S_DEFAULT` in
+case a wake-up was lost.
 
 A producer wires it up with one call in its server.py:
 
-    background=[outbox_relay_job(settings, outbox, auth_client, service_name="accounts")]
+    background=[outbox_relay_job(settings, outbox, auth_client, feed, service_name="accounts")]
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from sqlalchemy import Table
 from corelib.auth_client import AuthClient, ServiceTokenSource
 from corelib.config import Settings
 from corelib.direct_sql import DirectPool
-from corelib.invalidation_feed import InvalidationFeed
+from corelib.notification_feed import NotificationFeed
 from corelib.outbox import OutboxEvent, outbox_channel, take_unpublished
 
 log = structlog.get_logger("corelib.outbox_relay")
@@ -251,33 +252,32 @@ def webhooks_publisher(
     return publish
 
 
-async def run_woken_relay(database_url: str, pool: DirectPool, table: Table, publish: Publish) -> None:
-    """`run_relay`, woken by the NOTIFY each producer's commit sends on the outbox's
-    channel; a lost wake-up costs at most the idle wait."""
+def relay_wake_up(feed: NotificationFeed, table: Table) -> asyncio.Event:
+    """`run_relay`'s `wake` for `table`: set by the NOTIFY each producer's commit sends on
+    the outbox's channel, and after every (re)connection of the process's feed, since
+    wake-ups sent while it was away are lost (a lost one costs at most the idle wait)."""
     woken = asyncio.Event()
 
-    async def wake_up() -> None:
+    async def wake_after_resync() -> None:
         woken.set()
 
-    feed = InvalidationFeed(
-        database_url, outbox_channel(table), on_message=lambda _payload: woken.set(), on_resync=wake_up
+    feed.subscribe(
+        outbox_channel(table), on_message=lambda _payload: woken.set(), on_resync=wake_after_resync
     )
-    listening = asyncio.create_task(feed.run(), name=f"{table.fullname}-listener")
-    try:
-        await run_relay(pool, table, publish, wake=woken)
-    finally:
-        listening.cancel()
-        await asyncio.gather(listening, return_exceptions=True)
+    return woken
 
 
 def outbox_relay_job(
     settings: Settings,
     table: Table,
     auth_client: AuthClient,
+    feed: NotificationFeed,
     *,
     service_name: str,
 ) -> Callable[[], Coroutine[Any, Any, None]]:
-    """The background job a producing service adds to its ServiceProcess."""
+    """The background job a producing service adds to its ServiceProcess, woken through
+    the process's `feed` (subscribed here, while the process is built)."""
+    wake = relay_wake_up(feed, table)
 
     async def job() -> None:
         tokens = ServiceTokenSource(
@@ -292,12 +292,7 @@ def outbox_relay_job(
             prepared_statements=settings.database_prepared_statements,
         )
         try:
-            await run_woken_relay(
-                settings.direct_database_url,
-                pool,
-                table,
-                webhooks_publisher(channel, tokens),
-            )
+            await run_relay(pool, table, webhooks_publisher(channel, tokens), wake=wake)
         finally:
             await pool.close()
             await channel.close()

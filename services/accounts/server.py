@@ -14,6 +14,7 @@ from corelib.config import Settings
 from corelib.direct_sql import DirectPool
 from corelib.grpc_server import ServiceProcess, run_service
 from corelib.idempotency import IdempotentRequests, purge_job
+from corelib.notification_feed import NotificationFeed
 from corelib.outbox_relay import outbox_relay_job
 from services.accounts.accounts_book import AccountsBook
 from services.accounts.api import AccountsApi, LedgerApi
@@ -32,7 +33,8 @@ SERVICE_NAMES = (
 
 
 def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Authenticator]:
-    remote = remote_authenticator(settings, service_name="accounts")
+    feed = NotificationFeed(settings.direct_database_url, process_name="accounts")
+    remote = remote_authenticator(settings, feed, service_name="accounts")
     authenticator, auth_client = remote.authenticator, remote.client
     direct = DirectPool(
         settings.database_url,
@@ -57,11 +59,11 @@ def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Auth
         name="accounts",
         service_names=SERVICE_NAMES,
         register=register,
+        feed=feed,
         background=[
-            outbox_relay_job(settings, outbox, auth_client, service_name="accounts"),
+            outbox_relay_job(settings, outbox, auth_client, feed, service_name="accounts"),
             purge_job(idempotency),
         ],
-        listeners=[remote.revocation_feed.run],
         on_stop=[dispose],
         idempotency=idempotency,
     )

@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corelib.authentication import Authenticator
 from corelib.config import Settings
-from corelib.credential_revocations import CredentialRevocations, revocation_feed
+from corelib.credential_revocations import CredentialRevocations, follow_revocations
 from corelib.grpc_server import ServiceProcess, periodic_job, run_service
 from corelib.idempotency import IdempotentRequests, purge_job
+from corelib.notification_feed import NotificationFeed
 from services.auth.api import AuthApi
 from services.auth.api_keys import LAST_USED_FLUSH_INTERVAL_S, ApiKeys
 from services.auth.credentials import CredentialVerifier
@@ -43,12 +44,13 @@ async def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess
         return await revocations_since_epoch(engine, since_epoch_s)
 
     revocations = CredentialRevocations(catch_up)
+    feed = NotificationFeed(settings.direct_database_url, process_name="auth")
+    follow_revocations(feed, revocations)
 
     def on_revoked(revocation: Revocation) -> None:
         revocations.note(revocation[0], revocation[1].timestamp())
 
     api_keys = ApiKeys(engine, mode=settings.mode, on_revoked=on_revoked)
-    feed = revocation_feed(settings.direct_database_url, revocations)
     verifier = CredentialVerifier(engine, issuer, api_keys, revocations)
     sessions = Sessions(
         engine,
@@ -87,13 +89,13 @@ async def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess
         name="auth",
         service_names=SERVICE_NAMES,
         register=register,
+        feed=feed,
         on_stop=[dispose],
         idempotency=idempotency,
         # Their answers carry a secret, which is never stored readable: a repeat makes a new key.
         idempotency_exempt=frozenset(
             {f"/{SERVICE_NAMES[0]}/CreateApiKey", f"/{SERVICE_NAMES[0]}/RotateApiKey"}
         ),
-        listeners=[feed.run],
         background=[
             purge_job(idempotency),
             periodic_job(LAST_USED_FLUSH_INTERVAL_S, api_keys.flush_last_used, name="api_key_last_used"),

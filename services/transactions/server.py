@@ -21,7 +21,7 @@ from corelib.config import Settings
 from corelib.direct_sql import DirectPool
 from corelib.grpc_server import ServiceProcess, periodic_job, run_service
 from corelib.idempotency import IdempotentRequests, purge_job
-from corelib.invalidation_feed import InvalidationFeed
+from corelib.notification_feed import NotificationFeed
 from corelib.outbox_relay import outbox_relay_job
 from services.transactions.account_directory import AccountDirectory
 from services.transactions.api import TransactionsApi, render_created
@@ -53,7 +53,8 @@ def rail_timing(settings: Settings) -> RailTiming:
 
 
 def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Authenticator, SagaWorker]:
-    remote = remote_authenticator(settings, service_name="transactions")
+    feed = NotificationFeed(settings.direct_database_url, process_name="transactions")
+    remote = remote_authenticator(settings, feed, service_name="transactions")
     authenticator, auth_client = remote.authenticator, remote.client
     tokens = ServiceTokenSource(
         auth_client, service_name="transactions", service_secret=settings.service_secret
@@ -62,12 +63,7 @@ def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Auth
     timing = rail_timing(settings)
     steps = SagaSteps(engine, ledger)
     directory = AccountDirectory(ledger)
-    announcements = InvalidationFeed(
-        settings.direct_database_url,
-        ACCOUNTS_OPENED_CHANNEL,
-        on_message=directory.on_announcement,
-        on_resync=directory.resync,
-    )
+    feed.subscribe(ACCOUNTS_OPENED_CHANNEL, on_message=directory.on_announcement, on_resync=directory.resync)
     direct = DirectPool(
         settings.database_url,
         application_name="transactions-payments",
@@ -107,15 +103,15 @@ def build(settings: Settings, engine: AsyncEngine) -> tuple[ServiceProcess, Auth
         name="transactions",
         service_names=SERVICE_NAMES,
         register=register,
+        feed=feed,
         background=[
             worker.run,
             periodic_job(
                 IDEMPOTENCY_PURGE_INTERVAL_S, worker.purge_idempotency_keys, name="idempotency_purge"
             ),
-            outbox_relay_job(settings, outbox, auth_client, service_name="transactions"),
+            outbox_relay_job(settings, outbox, auth_client, feed, service_name="transactions"),
             purge_job(idempotency),
         ],
-        listeners=[remote.revocation_feed.run, announcements.run],
         on_stop=[dispose],
         idempotency=idempotency,
         # Payment creation keeps each payment's key in the same transaction as the

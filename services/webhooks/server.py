@@ -17,6 +17,7 @@ from corelib.config import Settings
 from corelib.direct_sql import DirectPool
 from corelib.grpc_server import ServiceProcess, run_service
 from corelib.idempotency import IdempotentRequests, purge_job
+from corelib.notification_feed import NotificationFeed
 from services.webhooks.api import WebhooksApi
 from services.webhooks.delivery import DeliveryRecorder
 from services.webhooks.dispatcher import Dispatcher
@@ -40,7 +41,8 @@ SECRET_BEARING_RPCS = frozenset(
 def build(
     settings: Settings, engine: AsyncEngine, *, resolver: Resolver = system_resolver
 ) -> tuple[ServiceProcess, Authenticator]:
-    remote = remote_authenticator(settings, service_name="webhooks")
+    feed = NotificationFeed(settings.direct_database_url, process_name="webhooks")
+    remote = remote_authenticator(settings, feed, service_name="webhooks")
     authenticator = remote.authenticator
     timeout_s = settings.webhook_timeout_ms / 1000
     if timeout_s <= 0:
@@ -82,8 +84,8 @@ def build(
         name="webhooks",
         service_names=SERVICE_NAMES,
         register=register,
+        feed=feed,
         background=[dispatcher.run, retention, purge_job(idempotency)],
-        listeners=[remote.revocation_feed.run],
         on_stop=[dispose],
         idempotency=idempotency,
         # Their answers carry a signing secret, which is not kept anywhere else readable.

@@ -26,7 +26,7 @@ SQL_ALLOWED = (
     "corelib/outbox.py",
     "corelib/outbox_relay.py",
     "corelib/idempotency.py",
-    "corelib/invalidation_feed.py",
+    "corelib/notification_feed.py",
 )
 
 

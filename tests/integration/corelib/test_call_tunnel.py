@@ -64,7 +64,7 @@ async def auth_service(database_url: str) -> AsyncIterator[Served]:
     process, authenticator = await auth_server.build(settings, engine)
     started = await start_service_server(process, authenticator, host="127.0.0.1", port=0)
     # What keeps the service's caches current (the revocation feed), as serve_forever runs it.
-    listeners = [asyncio.create_task(listener()) for listener in process.listeners]
+    listening = asyncio.create_task(process.feed.run())
     name = f"tunnel {secrets.token_hex(4)}"
     tenant_id = await provisioning.create_tenant(database_url, name)
     _, api_key = await provisioning.create_api_key(database_url, tenant_id, name, list(ALL_SCOPES), None)
@@ -73,9 +73,8 @@ async def auth_service(database_url: str) -> AsyncIterator[Served]:
             started, f"127.0.0.1:{started.port}", process, authenticator, tenant_id, api_key, database_url
         )
     finally:
-        for task in listeners:
-            task.cancel()
-        await asyncio.gather(*listeners, return_exceptions=True)
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
         await started.server.stop(0)
         await engine.dispose()
 

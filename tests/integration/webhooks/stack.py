@@ -189,7 +189,7 @@ async def running_webhooks(
         auth_process, auth_authenticator = await auth_server.build(settings, auth_engine)
         auth, auth_port = await start_server(auth_process, auth_authenticator, host=LOOPBACK, port=0)
         servers.append(auth)
-        tasks.extend(asyncio.create_task(job()) for job in auth_process.listeners)
+        tasks.append(asyncio.create_task(auth_process.feed.run()))
         settings = replace(settings, auth_addr=f"{LOOPBACK}:{auth_port}")
         addrs: list[str] = []
         for replica in range(replicas):
@@ -198,7 +198,7 @@ async def running_webhooks(
             server, port = await start_server(process, authenticator, host=LOOPBACK, port=0)
             servers.append(server)
             stop_hooks.extend(process.on_stop)
-            tasks.extend(asyncio.create_task(job()) for job in process.listeners)
+            tasks.append(asyncio.create_task(process.feed.run()))
             if dispatch:
                 tasks.extend(asyncio.create_task(job()) for job in process.background)
             addrs.append(f"{LOOPBACK}:{port}")

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from corelib.auth_client import AuthClient, ServiceTokenSource
 from corelib.db import create_engine
 from corelib.direct_sql import DirectPool
+from corelib.notification_feed import NotificationFeed
 from corelib.outbox import (
     NewEvent,
     OutboxEvent,
@@ -27,11 +28,20 @@ from corelib.outbox import (
     take_oldest_statement,
     take_unpublished,
 )
-from corelib.outbox_relay import LOOKBACK_IDS, RelayPosition, relay_once, run_relay, webhooks_publisher
+from corelib.outbox_relay import (
+    LOOKBACK_IDS,
+    RelayPosition,
+    relay_once,
+    relay_wake_up,
+    run_relay,
+    webhooks_publisher,
+)
 from tests.integration.webhooks.receivers import Receiver
 from tests.integration.webhooks.stack import SERVICE_SECRET, WebhooksStack, eventually, running_webhooks
 
 SCHEMA = "outbox_relay_test"
+# An idle wait no test waits out: only a wake-up can end it in time.
+IDLE_WAIT_LONG_S = 60.0
 
 
 @pytest.fixture
@@ -163,6 +173,50 @@ async def test_relay_replicas_publish_every_event_once(
             relay.cancel()
         await asyncio.gather(*relays, return_exceptions=True)
     assert sorted(published) == sorted(recorded)
+
+
+async def test_an_idle_relay_is_woken_by_its_outboxs_notify_on_the_process_feed(
+    producer: tuple[AsyncEngine, Table], relay_pool: Callable[[], DirectPool], database_url: str
+) -> None:
+    """The relay's wake-up is one subscriber of the process's feed, beside the others on
+    its one connection: a commit that records an event wakes it long before its idle
+    wait would end."""
+    engine, table = producer
+    published: list[str] = []
+    others_heard: list[str] = []
+
+    async def publish(events: Sequence[OutboxEvent]) -> None:
+        published.extend(e.event_id for e in events)
+
+    async def nothing_to_catch_up() -> None:
+        pass
+
+    feed = NotificationFeed(database_url, process_name="outbox-relay-test")
+    wake = relay_wake_up(feed, table)
+    feed.subscribe("outbox_relay_test_other", on_message=others_heard.append, on_resync=nothing_to_catch_up)
+    tasks = [
+        asyncio.create_task(feed.run()),
+        asyncio.create_task(run_relay(relay_pool(), table, publish, idle_wait_s=IDLE_WAIT_LONG_S, wake=wake)),
+    ]
+    try:
+        # Listening, caught up (which woke the relay once), and idle again.
+        await asyncio.sleep(0.5)
+        started = asyncio.get_running_loop().time()
+        async with engine.begin() as conn:
+            event_id = await record_event(
+                conn, table, tenant_id="org_test", event_type="transaction.created", data={}
+            )
+
+        async def relayed() -> bool:
+            return published == [event_id]
+
+        await eventually(relayed, timeout_s=5)
+        assert asyncio.get_running_loop().time() - started < IDLE_WAIT_LONG_S / 10
+        assert others_heard == []
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def test_a_row_committed_late_with_an_older_id_is_still_relayed(
