@@ -12,7 +12,8 @@ On every (re)connection the feed LISTENs to every channel first and only then as
 subscriber to catch up (`on_resync`): notifications sent while it was away are lost, and
 a change committed between the two is then both caught up and notified, never neither.
 A subscriber's notifications that arrive while it catches up are held and handed over
-after it, in order.
+after it, in order; past `HELD_NOTIFICATIONS_MAX` none are kept, and another catch-up,
+after a short wait, covers them.
 
 A catch-up that fails (raises, or outlasts `RESYNC_TIMEOUT_S`) is that subscriber's
 alone: it is told `on_lost` and tries again after a capped backoff on the same
@@ -126,6 +127,7 @@ class _ListeningSubscriber:
     async def catch_up(self) -> None:
         """Resyncs until a catch-up succeeds, then hands on what arrived during it."""
         failures = 0
+        overtaken = 0
         while True:
             self._held, self._overflowed = [], False
             try:
@@ -147,11 +149,17 @@ class _ListeningSubscriber:
             held, self._held = self._held, None
             if self._overflowed:
                 # Some were not kept: only a catch-up that starts after them covers them.
+                # It waits a moment first, as a retry does, so that a flood of changes
+                # does not turn into back-to-back catch-ups against their source.
+                overtaken += 1
+                delay = reconnect_delay_s(overtaken)
                 log.warning(
                     "notification_resync_overtaken",
                     channel=self.subscription.channel,
                     held_max=HELD_NOTIFICATIONS_MAX,
+                    retry_in_s=round(delay, 2),
                 )
+                await asyncio.sleep(delay)
                 continue
             self._caught_up = True
             for payload in held:

@@ -3,7 +3,8 @@ each channel's notifications reach only its subscriber, over one backend; a conn
 the server ends tells every subscriber and catches every one up again; a handler that
 raises disturbs nobody; a catch-up that fails is retried on the same connection while the
 other channels flow, and what was committed meanwhile is caught up, never lost; what
-arrives during a catch-up is handed on after it."""
+arrives during a catch-up is handed on after it, and more than can be held is left to a
+second catch-up."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import psycopg
 import pytest
 
 from corelib.db import libpq_url
-from corelib.notification_feed import CHANNELS_MAX, NotificationFeed
+from corelib.notification_feed import CHANNELS_MAX, HELD_NOTIFICATIONS_MAX, NotificationFeed
 
 DEADLINE_S: Final = 10.0
 POLL_S: Final = 0.02
@@ -233,6 +234,46 @@ async def test_notifications_during_a_catch_up_are_handed_on_after_it(database_u
         slow.resync_gate.set()
         await eventually(lambda: len(slow.messages) == 2, "the held notifications")
         assert slow.events == ["resync", "message:early 1", "message:early 2"]
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def notify_many(database_url: str, channel: str, payloads: list[str]) -> None:
+    """In one statement, delivered together when it commits."""
+    async with await psycopg.AsyncConnection.connect(libpq_url(database_url), autocommit=True) as conn:
+        await conn.execute(
+            "SELECT pg_notify(%s, payload) FROM unnest(%s::text[]) AS payload", (channel, payloads)
+        )
+
+
+async def test_more_than_can_be_held_during_a_catch_up_is_left_to_another(database_url: str) -> None:
+    """The notifications past the bound are not handed on one by one: the subscriber
+    catches up once more, after them, from its source, and then hears its channel again."""
+    flooded, quick = (Subscriber(name) for name in channel_names(2))
+    committed: list[str] = []
+
+    async def catch_up_source() -> list[str]:
+        return list(committed)
+
+    flooded.catch_up_source = catch_up_source
+    flooded.resync_gate = asyncio.Event()
+    feed = new_feed(database_url, [flooded, quick])
+    task = asyncio.create_task(feed.run())
+    try:
+        # The quick one caught up: the feed listens, and the flooded one's catch-up waits.
+        await eventually(lambda: "resync" in quick.events, "the quick subscriber caught up")
+        flood = [f"change {index}" for index in range(HELD_NOTIFICATIONS_MAX + 1)]
+        committed.extend(flood)
+        await notify_many(database_url, flooded.name, flood)
+        await notify(database_url, quick.name, "after the flood")
+        await eventually(lambda: quick.messages == ["after the flood"], "the flood delivered")
+        flooded.resync_gate.set()
+        await eventually(lambda: flooded.events.count("resync") == 2, "a second catch-up")
+        await notify(database_url, flooded.name, "after")
+        await eventually(lambda: "after" in flooded.messages, "its notifications flowing again")
+        caught_up = [f"message:{value}" for value in flood]
+        assert flooded.events == [*caught_up, "resync", *caught_up, "resync", "message:after"]
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
