@@ -11,18 +11,18 @@ that ran for a while before failing starts again from the shortest delay.
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Final
 
 import structlog
 
+from corelib.backoff import backoff_delay_s
+
 log = structlog.get_logger("corelib.jobs")
 
 RESTART_DELAY_S_INITIAL: Final = 0.2
 RESTART_DELAY_S_MAX: Final = 10.0
-RESTART_JITTER_FRACTION: Final = 0.2
 # A job that ran this long before failing was healthy: its next restart is quick again.
 HEALTHY_RUN_S: Final = 60.0
 
@@ -36,9 +36,7 @@ class JobRestartPolicy:
     healthy_run_s: float = HEALTHY_RUN_S
 
     def delay_s(self, consecutive_failures: int) -> float:
-        exponent = max(0, min(consecutive_failures - 1, 16))
-        base = min(self.delay_s_max, self.delay_s_initial * float(1 << exponent))
-        return base * random.uniform(1 - RESTART_JITTER_FRACTION, 1 + RESTART_JITTER_FRACTION)
+        return backoff_delay_s(consecutive_failures, first_s=self.delay_s_initial, max_s=self.delay_s_max)
 
 
 async def supervise_job(name: str, job: Job, policy: JobRestartPolicy | None = None) -> None:

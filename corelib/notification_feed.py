@@ -25,7 +25,6 @@ connection tells every subscriber `on_lost`, and the next connection catches the
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -34,6 +33,7 @@ import psycopg
 import structlog
 from psycopg import sql
 
+from corelib.backoff import backoff_delay_s
 from corelib.db import libpq_url
 
 log = structlog.get_logger("corelib.notification_feed")
@@ -41,9 +41,8 @@ log = structlog.get_logger("corelib.notification_feed")
 CHANNEL_NAME_LENGTH_MAX: Final = 63
 # Far beyond what a process follows; it bounds the one LISTEN statement a connection sends.
 CHANNELS_MAX: Final = 32
-RECONNECT_DELAY_S_MIN: Final = 0.1
+RECONNECT_DELAY_S_FIRST: Final = 0.2
 RECONNECT_DELAY_S_MAX: Final = 5.0
-RECONNECT_JITTER_FRACTION: Final = 0.2
 CONNECT_TIMEOUT_S: Final = 5
 # A wait for notifications ends this often, so a dead socket is noticed by the next
 # keep-alive query instead of never.
@@ -64,8 +63,7 @@ Lost = Callable[[], None]
 
 def reconnect_delay_s(consecutive_failures: int) -> float:
     """Capped and jittered, so the replicas of a restarted database do not come back in step."""
-    base = min(RECONNECT_DELAY_S_MAX, RECONNECT_DELAY_S_MIN * float(1 << min(consecutive_failures, 8)))
-    return base * random.uniform(1 - RECONNECT_JITTER_FRACTION, 1 + RECONNECT_JITTER_FRACTION)
+    return backoff_delay_s(consecutive_failures, first_s=RECONNECT_DELAY_S_FIRST, max_s=RECONNECT_DELAY_S_MAX)
 
 
 def listening_application_name(process_name: str) -> str:

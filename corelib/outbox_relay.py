@@ -21,7 +21,6 @@ A producer wires it up with one call in its server.py:
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -33,6 +32,7 @@ from payment_engine_protos.webhooks.v1 import webhooks_pb2, webhooks_pb2_grpc
 from sqlalchemy import Table
 
 from corelib.auth_client import AuthClient, ServiceTokenSource
+from corelib.backoff import backoff_delay_s
 from corelib.config import Settings
 from corelib.direct_sql import DirectPool
 from corelib.notification_feed import NotificationFeed
@@ -65,17 +65,10 @@ LOOKBACK_IDS: Final = 5_000
 SWEEP_EVERY_ROUNDS: Final = 50
 # A failing publish is retried for as long as the process runs (events are never
 # dropped), with a capped exponential delay so a down webhooks service is not hammered.
-RETRY_DELAY_S_MIN: Final = 0.2
+RETRY_DELAY_S_FIRST: Final = 0.2
 RETRY_DELAY_S_MAX: Final = 30.0
-RETRY_JITTER_FRACTION: Final = 0.2
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _SECONDS_PER_DAY: Final = 86_400
-
-
-def retry_delay_s(consecutive_failures: int) -> float:
-    exponent = max(0, min(consecutive_failures - 1, 16))
-    base = min(RETRY_DELAY_S_MAX, RETRY_DELAY_S_MIN * float(1 << exponent))
-    return base * random.uniform(1 - RETRY_JITTER_FRACTION, 1 + RETRY_JITTER_FRACTION)
 
 
 class RelayPosition:
@@ -164,7 +157,7 @@ async def run_relay(
             raise
         except Exception as exc:
             failures += 1
-            delay = retry_delay_s(failures)
+            delay = backoff_delay_s(failures, first_s=RETRY_DELAY_S_FIRST, max_s=RETRY_DELAY_S_MAX)
             log.warning(
                 "outbox_relay_failed",
                 table=table.fullname,
